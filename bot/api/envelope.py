@@ -1,0 +1,71 @@
+"""The JSON envelope (DESIGN §4.2) and the one place exceptions become error responses."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+import json
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ApiError(Exception):
+    """An error with the HTTP status and envelope code it should produce."""
+
+    def __init__(self, status: int, message: str, *, error: str | None = None, code: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error = error or _reason(status)
+        self.code = code if code is not None else status
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_")
+    except ValueError:
+        return "error"
+
+
+def ok(data: Any = None, message: str = "ok", status: int = 200) -> web.Response:
+    return web.json_response({"code": 0, "message": message, "data": data}, status=status, dumps=dumps_json)
+
+
+def error_response(status: int, message: str, error: str | None = None, code: int | None = None) -> web.Response:
+    body = {"code": code if code is not None else status, "message": message, "error": error or _reason(status), "data": None}
+    return web.json_response(body, status=status, dumps=dumps_json)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def dumps_json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=_default)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.message, exc.error, exc.code)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return error_response(413, f"body too large: {exc.actual_size} bytes, limit {exc.max_size}")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else exc.reason
+        return error_response(exc.status, message or exc.reason)
+    except Exception:
+        log.exception("unhandled error", method=request.method, path=request.path)
+        return error_response(500, "internal error; it has been logged", "internal_error")

@@ -1,0 +1,100 @@
+"""The web application factory: one `cleanup_ctx` per resource, nothing done at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import structlog
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from bot.api.auth import make_auth_middleware
+from bot.api.envelope import error_middleware
+from bot.api.routes import routes as api_routes
+from bot.callbacks.routes import routes as callback_routes
+from bot.clock import Clock, SystemClock
+from bot.db import dialect_of, open_db
+from bot.ingest.writer import IngestWriter
+from bot.keys import CLOCK, DIRECTORY, ENQUEUER, REDIS, SETTINGS, WRITER
+from bot.queue import Enqueuer, arq_redis, sweep
+from bot.reference import load_directory, sync_reference_data
+from bot.settings import ConfigError, Settings
+
+log = structlog.get_logger(__name__)
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with open_db(settings.database.url):
+        directory, people = load_directory(settings)
+        await sync_reference_data(settings, people)
+        app[DIRECTORY] = directory
+        yield
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    redis = arq_redis(app[SETTINGS].redis.url)
+    app[REDIS] = redis
+    enqueuer = Enqueuer(redis)
+    app[ENQUEUER] = enqueuer
+    enqueuer.start()
+    yield
+    await enqueuer.stop()
+    await redis.aclose()
+
+
+async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    writer = IngestWriter(
+        dialect=dialect_of(settings.database.url),
+        dedup_window=timedelta(seconds=settings.ingest.dedup_window_s),
+        max_batch=settings.ingest.max_batch,
+        on_committed=app[ENQUEUER].add,
+    )
+    writer.start()
+    app[WRITER] = writer
+    yield
+    await writer.stop()  # drains: every accepted callback is committed before shutdown
+
+
+async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.get_running_loop().create_task(_sweep_forever(app), name="sweeper")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _sweep_forever(app: web.Application) -> None:
+    settings = app[SETTINGS].ingest
+    grace = timedelta(seconds=settings.sweep_grace_s)
+    while True:
+        await asyncio.sleep(settings.sweep_interval_s)
+        try:
+            await sweep(app[REDIS], app[CLOCK].now(), grace)
+        except (RedisError, OSError) as exc:
+            log.debug("sweep skipped: redis unavailable", error=str(exc))
+        except Exception:
+            log.exception("sweep failed")
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, sweeper: bool = True) -> web.Application:
+    if settings.worktool.callback_token is None:
+        raise ConfigError("worktool.callback_token is not set: export HUB__WORKTOOL__CALLBACK_TOKEN")
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes,
+        middlewares=[error_middleware, make_auth_middleware(settings.api.tokens)],
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
+    app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(ingest_ctx)
+    if sweeper:
+        app.cleanup_ctx.append(sweeper_ctx)
+    app.add_routes(callback_routes)
+    app.add_routes(api_routes)
+    return app

@@ -1,0 +1,127 @@
+"""Callback bodies as WorkTool really sends them: JSON or form, `atMe` as bool or string, optional fields.
+
+Every model keeps unknown fields (`extra="allow"`): the raw payload is stored as received.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Final
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+MAX_NAME_CHARS: Final = 255
+BINDING_TEST_NAME: Final = "WorkTool"
+
+
+class MalformedBody(ValueError):
+    """The body cannot be read as a callback; the message says exactly what is wrong."""
+
+
+def _lenient_bool(value: Any) -> Any:
+    # WorkTool sends atMe as the strings "true"/"false" (doc example, binding test, form mode).
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no", ""):
+            return False
+        raise ValueError(f'expected true/false (bool or the strings "true"/"false"), got {value!r}')
+    if value is None:
+        return False
+    return value
+
+
+def _int_or_str_to_str(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a string id, got a boolean")
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+LenientBool = Annotated[bool, BeforeValidator(_lenient_bool)]
+OptionalId = Annotated[str | None, BeforeValidator(_int_or_str_to_str)]
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+
+
+class MessageCallback(BaseModel):
+    """The message ("QA") callback. `spoken` has the @robot part removed; `rawSpoken` is the original."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, str_strip_whitespace=False)
+
+    spoken: str = ""
+    raw_spoken: str | None = Field(default=None, alias="rawSpoken")
+    received_name: Name = Field(alias="receivedName", min_length=1)
+    group_name: Name = Field(default="", alias="groupName")
+    group_remark: Name | None = Field(default=None, alias="groupRemark")
+    room_type: int = Field(default=0, alias="roomType", ge=0, le=99)
+    at_me: LenientBool = Field(default=False, alias="atMe")
+    text_type: int = Field(default=1, alias="textType")
+    message_id: OptionalId = Field(default=None, alias="messageId", max_length=128)
+    msg_id: OptionalId = Field(default=None, alias="msgId", max_length=128)
+    file_base64: str | None = Field(default=None, alias="fileBase64")
+
+    @property
+    def external_id(self) -> str | None:
+        return self.message_id or self.msg_id or None
+
+    @property
+    def is_binding_test(self) -> bool:
+        # The POST WorkTool sends when a callback URL is bound; it must get a 200 and is not a chat message.
+        return self.received_name == BINDING_TEST_NAME and self.group_name == BINDING_TEST_NAME
+
+
+class ResultCallback(BaseModel):
+    """A command-result callback (fired once per executed command, never retried by WorkTool)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    message_id: OptionalId = Field(default=None, alias="messageId", max_length=128)
+    error_code: int | None = Field(default=None, alias="errorCode")
+    error_reason: str = Field(default="", alias="errorReason")
+    run_time: int | None = Field(default=None, alias="runTime")
+    time_cost: float | None = Field(default=None, alias="timeCost")
+    type: int | None = None
+    raw_msg: str | None = Field(default=None, alias="rawMsg")
+    success_list: list[str] | None = Field(default=None, alias="successList")
+    fail_list: list[str] | None = Field(default=None, alias="failList")
+
+
+def decode_body(body: bytes, content_type: str) -> dict[str, Any]:
+    """A JSON object or a form body as a dict. Form values stay strings (the models coerce them)."""
+    if not body.strip():
+        raise MalformedBody("empty body: expected a JSON object or a form")
+    if content_type == "multipart/form-data":
+        raise MalformedBody("multipart bodies are read by the caller")  # pragma: no cover
+    looks_json = content_type == "application/json" or body.lstrip()[:1] in (b"{", b"[")
+    if looks_json:
+        try:
+            data = json.loads(body)
+        except UnicodeDecodeError as exc:
+            raise MalformedBody("body is not UTF-8") from exc
+        except json.JSONDecodeError as exc:
+            raise MalformedBody(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        if not isinstance(data, dict):
+            raise MalformedBody(f"expected a JSON object, got {type(data).__name__}")
+        return data
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBody("body is not UTF-8") from exc
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not pairs:
+        raise MalformedBody(f"cannot read the body as JSON or a form (content type {content_type or 'missing'})")
+    return dict(pairs)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(body)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "is required"
+        parts.append(f"{field}: {msg}")
+    return "; ".join(parts)

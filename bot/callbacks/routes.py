@@ -1,0 +1,121 @@
+"""WorkTool → us: `POST /worktool/{robot_id}/message|result|status?token=…`.
+
+A thin webhook: verify → parse → dedup + store (group commit) → 200. The pipeline runs in the worker.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import structlog
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.api.envelope import ApiError, dumps_json
+from bot.callbacks.payloads import (
+    MalformedBody,
+    MessageCallback,
+    ResultCallback,
+    decode_body,
+    describe_validation_error,
+)
+from bot.ingest.incoming import normalise
+from bot.keys import CLOCK, SETTINGS, WRITER
+from models.callbacks import ResultCallback as ResultCallbackRow
+from models.robots import Robot, RobotStatusEvent
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+
+
+def ack(message: str, **extra: Any) -> web.Response:
+    # WorkTool's binding check wants HTTP 200 with a JSON body; code 0 means accepted.
+    return web.json_response({"code": 0, "message": message, **extra}, dumps=dumps_json)
+
+
+def _check_access(request: web.Request) -> str:
+    settings = request.app[SETTINGS]
+    robot_id = request.match_info["robot_id"]
+    expected = settings.worktool.callback_token
+    presented = request.query.get("token", "")
+    if expected is None or not hmac.compare_digest(presented.encode(), expected.get_secret_value().encode()):
+        raise ApiError(401, "missing or wrong ?token= for the callback URL", error="unauthorized")
+    if settings.robot(robot_id) is None:
+        raise ApiError(404, f"unknown robot {robot_id!r}: register it under worktool.robots", error="unknown_robot")
+    return robot_id
+
+
+async def _read_fields(request: web.Request) -> dict[str, Any]:
+    body = await request.read()  # raises 413 past client_max_size
+    if request.content_type == "multipart/form-data":
+        form = await request.post()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        return decode_body(body, request.content_type)
+    except MalformedBody as exc:
+        raise ApiError(400, str(exc), error="malformed_body") from exc
+
+
+@routes.post("/worktool/{robot_id}/message")
+async def message_callback(request: web.Request) -> web.Response:
+    robot_id = _check_access(request)
+    fields = await _read_fields(request)
+    try:
+        callback = MessageCallback.model_validate(fields)
+    except ValidationError as exc:
+        raise ApiError(400, describe_validation_error(exc), error="invalid_callback") from exc
+    if callback.is_binding_test:
+        log.info("callback binding test received", robot_id=robot_id)
+        return ack("callback bound")
+    now = request.app[CLOCK].now()
+    try:
+        incoming = normalise(robot_id, callback, now)
+    except ValueError as exc:
+        raise ApiError(400, str(exc), error="invalid_callback") from exc
+    stored = await request.app[WRITER].submit(incoming)
+    return ack("参数接收成功", messageId=stored.message_id, duplicate=stored.verdict != "new")
+
+
+@routes.post("/worktool/{robot_id}/result")
+async def result_callback(request: web.Request) -> web.Response:
+    robot_id = _check_access(request)
+    fields = await _read_fields(request)
+    try:
+        result = ResultCallback.model_validate(fields)
+    except ValidationError as exc:
+        raise ApiError(400, describe_validation_error(exc), error="invalid_callback") from exc
+    # Result callbacks are fired once and never retried: store every one, even without a messageId.
+    await ResultCallbackRow.create(
+        robot_id=robot_id,
+        message_id=result.message_id or "",
+        error_code=result.error_code,
+        received_at=request.app[CLOCK].now(),
+        payload=fields,
+    )
+    log.info("result callback stored", robot_id=robot_id, command_message_id=result.message_id, error_code=result.error_code)
+    return ack("ok")
+
+
+@routes.post("/worktool/{robot_id}/status")
+async def status_callback(request: web.Request) -> web.Response:
+    robot_id = _check_access(request)
+    fields = await _read_fields(request)
+    # The online/offline body is undocumented: keep all of it; read an explicit online flag if present.
+    online = _online_flag(fields)
+    now = request.app[CLOCK].now()
+    await RobotStatusEvent.create(robot_id=robot_id, received_at=now, online=online, payload=fields)
+    if online is not None:
+        await Robot.filter(id=robot_id).update(online=online)
+    log.info("robot status callback", robot_id=robot_id, online=online, payload=fields)
+    return ack("ok")
+
+
+def _online_flag(fields: dict[str, Any]) -> bool | None:
+    for key in ("online", "status", "type"):
+        value = fields.get(key)
+        if value in (True, "true", 5, "5", "online"):
+            return True
+        if value in (False, "false", 6, "6", "offline"):
+            return False
+    return None

@@ -1,0 +1,181 @@
+"""`hub`: the one command-line entry point (run, serve, worker, migrate, makemigrations)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Final
+
+import structlog
+
+from bot.embedded_redis import EmbeddedRedisError
+from bot.rules.loading import RuleFileError
+from bot.settings import ConfigError, Settings, load_settings
+
+log = structlog.get_logger("hub")
+RESTART_BACKOFF_S: Final = (1, 2, 5, 10, 30)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from bot.dev_secrets import with_dev_secrets
+    from bot.logging import configure_logging
+
+    settings = load_settings(Path(args.config))
+    configure_logging(settings.logging)
+    return with_dev_secrets(settings)
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - optional speed-up
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from bot.db import migrate
+
+    settings = _settings(args)
+    applied = asyncio.run(migrate(settings.database.url))
+    log.info("database up to date", applied=len(applied), url=_safe_url(settings.database.url))
+    return 0
+
+
+def cmd_makemigrations(args: argparse.Namespace) -> int:
+    from bot.db import make_migration
+
+    for url in ("sqlite://data/_makemigrations.sqlite3", "postgres://hub:hub@127.0.0.1:5432/hub"):
+        result = asyncio.run(make_migration(url, args.name))
+        print(f"{url.split(':')[0]}: {result or 'no changes'}")  # noqa: T201 - CLI output
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = _settings(args)
+    _use_uvloop()
+    app = create_app(settings)
+    for robot in settings.worktool.robots:
+        base = settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
+        log.info("callback URL", robot_id=robot.id, url=f"{base}/worktool/{robot.id}/message?token=<callback token>")
+    log.info("serving", host=settings.server.host, port=settings.server.port)
+    web.run_app(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        access_log=None,
+        print=None,
+        handler_cancellation=True,
+        shutdown_timeout=5,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from jobs.worker import run_worker
+
+    settings = _settings(args)
+    _use_uvloop()
+    asyncio.run(run_worker(settings, burst=args.burst))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Embedded defaults: a local Redis if none answers, migrations, then server + worker processes."""
+    from bot.db import migrate
+    from bot.embedded_redis import ensure_redis
+
+    settings = _settings(args)
+    redis = ensure_redis(settings.redis.url, Path(settings.redis.data_dir)) if settings.redis.embedded else None
+    try:
+        asyncio.run(migrate(settings.database.url))
+        return _supervise(args.config)
+    finally:
+        if redis is not None:
+            redis.stop()
+            log.info("embedded redis stopped")
+
+
+def _supervise(config: str) -> int:
+    commands = {name: [sys.executable, "-m", "bot.cli", "--config", config, name] for name in ("serve", "worker")}
+    children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+    restarts = dict.fromkeys(commands, 0)
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    log.info("hub running: server and worker started", pids={n: c.pid for n, c in children.items()})
+    while not stopping:
+        time.sleep(0.5)
+        for name, child in list(children.items()):
+            code = child.poll()
+            if code is None or stopping:
+                continue
+            delay = RESTART_BACKOFF_S[min(restarts[name], len(RESTART_BACKOFF_S) - 1)]
+            log.error("process exited; restarting", process=name, exit_code=code, in_s=delay)
+            time.sleep(delay)
+            restarts[name] += 1
+            children[name] = subprocess.Popen(commands[name])
+    for child in children.values():
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="WorkTool Hub")
+    parser.add_argument("--config", default=os.environ.get("HUB_CONFIG", "config.yaml"), help="config file")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="server + worker with embedded defaults (starts Redis if none answers)").set_defaults(
+        func=cmd_run
+    )
+    sub.add_parser("serve", help="the web server only").set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="the arq worker only")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    mk = sub.add_parser("makemigrations", help="generate migrations for SQLite and PostgreSQL from the models")
+    mk.add_argument("name")
+    mk.set_defaults(func=cmd_makemigrations)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ConfigError, RuleFileError, EmbeddedRedisError) as exc:
+        print(f"hub: cannot start: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Database set-up shared by the web app, the worker and the CLI: tortoise config, open/close, migrations.
+
+aerich writes migrations as SQL for one dialect, so `migrations/` holds one set per dialect
+(`migrations/sqlite/`, `migrations/postgres/`) generated from the same models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import structlog
+from aerich import Command
+from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.connection import get_connection
+from tortoise.context import TortoiseContext
+
+from models import MODEL_MODULES
+
+Dialect = Literal["sqlite", "postgres"]
+
+CONNECTION: Final = "default"
+MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
+log = structlog.get_logger(__name__)
+
+
+def dialect_of(url: str) -> Dialect:
+    return "sqlite" if url.startswith("sqlite://") else "postgres"
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    """The tortoise/aerich config for a database URL (SQLite gets WAL + synchronous=NORMAL)."""
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    connection = expand_db_url(url)
+    if dialect_of(url) == "sqlite":
+        creds = connection["credentials"]
+        creds.setdefault("synchronous", "NORMAL")
+        creds.setdefault("busy_timeout", 5000)
+        path = creds.get("file_path", "")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {CONNECTION: connection},
+        "apps": {
+            "models": {"models": [*MODEL_MODULES, "aerich.models"], "default_connection": CONNECTION}
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+@asynccontextmanager
+async def open_db(url: str) -> AsyncIterator[TortoiseContext]:
+    """Init tortoise and close its connections in the same task (else the process hangs at exit)."""
+    ctx = await Tortoise.init(config=tortoise_config(url))
+    try:
+        yield ctx
+    finally:
+        await ctx.close_connections()
+
+
+def connection() -> BaseDBAsyncClient:
+    return get_connection(CONNECTION)
+
+
+def migrations_location(url: str) -> Path:
+    return MIGRATIONS_DIR / dialect_of(url)
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply every pending migration; returns the versions applied. Tortoise must not be open."""
+    command = Command(tortoise_config(url), app="models", location=str(migrations_location(url)))
+    async with command:
+        await command.init()
+        applied = await command.upgrade(run_in_transaction=True)
+    for version in applied:
+        log.info("migration applied", version=version, dialect=dialect_of(url))
+    return applied
+
+
+async def make_migration(url: str, name: str) -> str | None:
+    """Generate a migration for `url`'s dialect (the initial one when none exists). Offline: no DB I/O."""
+    location = migrations_location(url)
+    command = Command(tortoise_config(url), app="models", location=str(location))
+    if not (location / "models").exists():
+        try:
+            await command.init_migrations(safe=True)
+        finally:
+            await command.aclose()
+        return "initial"
+    async with command:
+        await command.init(offline=True)
+        return await command.migrate(name, no_input=True, offline=True)

@@ -1,0 +1,87 @@
+"""A message callback normalised for storage: which conversation, who, what, and its dedup fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from bot.callbacks.payloads import MessageCallback
+
+ConversationKind = Literal["group", "private"]
+GROUP_ROOM_TYPES: Final = frozenset({1, 3})
+PRIVATE_ROOM_TYPES: Final = frozenset({2, 4})
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    kind: ConversationKind
+    key: str  # groupRemark || groupName for groups, the contact's name for private chats
+    name: str  # the display name as sent (groupName), kept for rename history
+    room_type: int
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    robot_id: str
+    conversation: ConversationRef
+    sender: str
+    text: str
+    raw_text: str
+    text_type: int
+    at_me: bool
+    external_id: str | None
+    content_hash: str
+    received_at: datetime
+    payload: dict[str, Any]
+    file_base64: str | None
+
+
+def conversation_of(callback: MessageCallback) -> ConversationRef:
+    room_type = callback.room_type
+    if room_type in GROUP_ROOM_TYPES:
+        kind: ConversationKind = "group"
+    elif room_type in PRIVATE_ROOM_TYPES:
+        kind = "private"
+    else:  # 0 / unknown: a group name means a group
+        kind = "group" if callback.group_name else "private"
+    if kind == "group":
+        name = callback.group_name or (callback.group_remark or "")
+        key = callback.group_remark or callback.group_name
+        if not key:
+            raise ValueError("groupName: a group message needs groupName or groupRemark")
+        return ConversationRef(kind, key, name, room_type)
+    return ConversationRef(kind, callback.received_name, callback.received_name, room_type)
+
+
+def content_hash(conversation: ConversationRef, sender: str, raw_text: str, text_type: int) -> str:
+    """Fingerprint of (conversation, sender, text): the same message seen by several robots hashes alike.
+
+    Uses rawSpoken: `spoken` drops the @ of whichever robot received it, so it differs between robots.
+    """
+    material = "\x1f".join((conversation.kind, conversation.key, sender, str(text_type), raw_text))
+    return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+
+
+def normalise(robot_id: str, callback: MessageCallback, received_at: datetime) -> Incoming:
+    conversation = conversation_of(callback)
+    raw_text = callback.raw_spoken if callback.raw_spoken is not None else callback.spoken
+    payload = callback.model_dump(by_alias=True, exclude_none=True, exclude={"file_base64"})
+    file_base64 = callback.file_base64 or None
+    if file_base64:
+        payload["fileBase64Length"] = len(file_base64)
+    return Incoming(
+        robot_id=robot_id,
+        conversation=conversation,
+        sender=callback.received_name,
+        text=callback.spoken,
+        raw_text=raw_text,
+        text_type=callback.text_type,
+        at_me=callback.at_me,
+        external_id=callback.external_id,
+        content_hash=content_hash(conversation, callback.received_name, raw_text, callback.text_type),
+        received_at=received_at,
+        payload=payload,
+        file_base64=file_base64,
+    )

@@ -1,0 +1,21 @@
+"""Typed application keys: each resource is declared once here."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+from arq.connections import ArqRedis
+
+from bot.clock import Clock
+from bot.ingest.writer import IngestWriter
+from bot.queue import Enqueuer
+from bot.rules.people import Directory
+from bot.settings import Settings
+
+SETTINGS: Final = web.AppKey("settings", Settings)
+CLOCK: Final = web.AppKey("clock", Clock)
+REDIS: Final = web.AppKey("redis", ArqRedis)
+ENQUEUER: Final = web.AppKey("enqueuer", Enqueuer)
+WRITER: Final = web.AppKey("writer", IngestWriter)
+DIRECTORY: Final = web.AppKey("directory", Directory)

@@ -1,0 +1,1 @@
+"""Schemas and loaders for the YAML files admins edit in `rules/`."""

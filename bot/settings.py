@@ -1,0 +1,244 @@
+"""Typed deployment settings: `config.yaml` validated by pydantic, overridden by `HUB__…` env vars.
+
+Secrets (the callback token, API tokens, provider keys) may only come from the environment; a secret
+written into `config.yaml` is a start-up error, so it never lands in git.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX: Final = "HUB__"
+DEFAULT_CONFIG_PATH: Final = Path("config.yaml")
+
+RobotRole = Literal["reply", "alert", "after_sales", "listen"]
+ApiRole = Literal["admin", "manager", "staff"]
+
+# Dotted paths that hold secrets; they are accepted from env only.
+SECRET_PATHS: Final = frozenset({("worktool", "callback_token"), ("api", "tokens")})
+
+_SHIFT_RE: Final = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key and what is wrong."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Shift(_Section):
+    """Working hours: `hours` like "09:00-21:00" (may cross midnight, "00:00-24:00" = all day)."""
+
+    hours: str = "00:00-24:00"
+    days: tuple[str, ...] = _DAYS
+
+    @field_validator("hours")
+    @classmethod
+    def _check_hours(cls, value: str) -> str:
+        match = _SHIFT_RE.match(value)
+        if not match:
+            raise ValueError('must look like "09:00-21:00"')
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2 != 0):
+            raise ValueError(f"{value!r} is not a valid time range")
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _check_days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [d for d in value if d not in _DAYS]
+        if bad:
+            raise ValueError(f"unknown day(s) {bad}; use {list(_DAYS)}")
+        return value
+
+    def bounds(self) -> tuple[time, time | None]:
+        """Start and end; an end of None means midnight at the end of the day."""
+        match = _SHIFT_RE.match(self.hours)
+        assert match is not None  # validated
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        return time(h1, m1), (None if h2 == 24 else time(h2, m2))
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    public_url: str | None = None
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite://data/hub.sqlite3"
+
+    @field_validator("url")
+    @classmethod
+    def _check_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgres://", "asyncpg://", "postgresql://")):
+            raise ValueError("must start with sqlite://, postgres:// or asyncpg://")
+        return value
+
+
+class RedisSettings(_Section):
+    url: str = "redis://127.0.0.1:6379/0"
+    embedded: bool = True
+    data_dir: str = "data/redis"
+
+
+class RobotSettings(_Section):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(min_length=1)
+    roles: tuple[RobotRole, ...] = ("reply", "alert", "after_sales", "listen")
+    shift: Shift = Shift()
+
+
+class WorkToolSettings(_Section):
+    api_base: str | None = None
+    callback_token: SecretStr | None = None
+    robots: tuple[RobotSettings, ...] = ()
+
+    @field_validator("robots")
+    @classmethod
+    def _unique_ids(cls, value: tuple[RobotSettings, ...]) -> tuple[RobotSettings, ...]:
+        seen: set[str] = set()
+        for robot in value:
+            if robot.id in seen:
+                raise ValueError(f"robot id {robot.id!r} is listed twice")
+            seen.add(robot.id)
+        return value
+
+
+class IngestSettings(_Section):
+    dedup_window_s: float = Field(default=15.0, gt=0, le=600)
+    max_batch: int = Field(default=500, ge=1, le=5000)
+    sweep_interval_s: float = Field(default=5.0, gt=0)
+    sweep_grace_s: float = Field(default=3.0, ge=0)
+
+
+class ProcessingSettings(_Section):
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    lock_ttl_s: float = Field(default=30.0, ge=1)
+    max_jobs: int = Field(default=20, ge=1)
+    poll_delay_s: float = Field(default=0.05, gt=0)
+
+
+class ApiToken(_Section):
+    token: SecretStr = Field(min_length=16)
+    role: ApiRole
+    name: str = Field(min_length=1)
+
+
+class ApiSettings(_Section):
+    tokens: tuple[ApiToken, ...] = ()
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["console", "json"] = "console"
+
+
+class Settings(_Section):
+    timezone: str = "Asia/Shanghai"
+    data_dir: str = "data"
+    rules_dir: str = "rules"
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    worktool: WorkToolSettings = WorkToolSettings()
+    ingest: IngestSettings = IngestSettings()
+    processing: ProcessingSettings = ProcessingSettings()
+    api: ApiSettings = ApiSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    def robot(self, robot_id: str) -> RobotSettings | None:
+        for robot in self.worktool.robots:
+            if robot.id == robot_id:
+                return robot
+        return None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[tuple[str, ...], Any]:
+    overrides: dict[tuple[str, ...], Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+        if not all(path):
+            raise ConfigError(f"env {name}: empty key segment (use HUB__SECTION__KEY)")
+        value: Any = raw
+        if raw[:1] in ("[", "{"):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"env {name}: invalid JSON ({exc.msg} at char {exc.pos})") from exc
+        overrides[path] = value
+    return overrides
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any, origin: str) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{origin}: {'.'.join(path)} goes through {part!r}, which is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def _secret_in_file(data: Mapping[str, Any]) -> str | None:
+    for section, key in SECRET_PATHS:
+        block = data.get(section)
+        if isinstance(block, Mapping) and key in block:
+            return f"{section}.{key}"
+    return None
+
+
+def format_validation_error(exc: ValidationError, sources: Mapping[tuple[str, ...], str]) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        origin = next((src for path, src in sources.items() if loc[: len(path)] == path), None)
+        where = ".".join(loc) or "(root)"
+        suffix = f" (from {origin})" if origin else ""
+        lines.append(f"{where}: {err['msg']}{suffix}")
+    return "; ".join(lines)
+
+
+def load_settings(
+    path: Path | None = DEFAULT_CONFIG_PATH, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read `path` (may be missing: defaults), apply env overrides, validate. Raises ConfigError."""
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None and path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        data = loaded or {}
+        secret = _secret_in_file(data)
+        if secret:
+            env_name = ENV_PREFIX + "__".join(secret.upper().split("."))
+            raise ConfigError(f"{path}: {secret} is a secret; set it in env {env_name}, not in the file")
+    sources: dict[tuple[str, ...], str] = {}
+    for key_path, value in _env_overrides(env).items():
+        origin = "env " + ENV_PREFIX + "__".join(p.upper() for p in key_path)
+        _set_path(data, key_path, value, origin)
+        sources[key_path] = origin
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        where = f"{path}" if path is not None else "config"
+        raise ConfigError(f"{where}: {format_validation_error(exc, sources)}") from exc

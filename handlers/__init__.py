@@ -1,0 +1,1 @@
+"""The per-message pipeline steps, one module per concern."""

@@ -1,0 +1,1 @@
+"""arq jobs: the worker settings, job functions and cron jobs."""

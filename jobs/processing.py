@@ -1,0 +1,128 @@
+"""Processing a conversation's pending messages strictly in arrival order, each exactly once.
+
+One processor per conversation at a time (a Redis lock with a TTL, so a killed worker's lock lapses).
+Each batch runs in one transaction that marks its messages processed with a conditional update: a
+killed worker rolls back and loses nothing; a second processor finds nothing pending and does nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import structlog
+from arq.connections import ArqRedis
+from redis.exceptions import LockError
+from tortoise.transactions import in_transaction
+
+from bot.clock import Clock
+from bot.db import CONNECTION
+from bot.rules.people import Directory
+from bot.settings import Settings
+from handlers.pipeline import StepContext, run_pipeline
+from models.messages import InboundMessage, ProcessingState
+
+log = structlog.get_logger(__name__)
+MAX_ATTEMPTS: Final = 3
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    settings: Settings
+    directory: Directory
+    redis: ArqRedis
+    clock: Clock
+
+
+class _TakenElsewhere(Exception):
+    """Another processor already handled a message of this batch."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    processed: int
+    blocked: bool  # a message failed and will be retried later: stop, to keep the order
+
+
+async def process_conversation(ctx: dict[str, Any], conversation_id: int) -> int:
+    """arq job: drain the conversation's pending messages. Returns how many it processed."""
+    deps: WorkerDeps = ctx["deps"]
+    ttl = deps.settings.processing.lock_ttl_s
+    total = 0
+    while True:
+        lock = deps.redis.lock(f"hub:lock:conversation:{conversation_id}", timeout=ttl, blocking=False)
+        if not await lock.acquire():
+            return total  # the holder re-checks for pending messages after it lets go
+        try:
+            while True:
+                result = await process_batch(conversation_id, deps)
+                total += result.processed
+                if result.blocked or result.processed == 0:
+                    break
+                await lock.reacquire()
+        finally:
+            try:
+                await lock.release()
+            except LockError:
+                log.warning("conversation lock lapsed while processing", conversation_id=conversation_id)
+        if result.blocked or not await InboundMessage.exists(conversation_id=conversation_id, state=ProcessingState.PENDING):
+            return total
+
+
+async def process_batch(conversation_id: int, deps: WorkerDeps) -> BatchResult:
+    size = deps.settings.processing.batch_size
+    try:
+        async with in_transaction(CONNECTION) as conn:
+            messages = await (
+                InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING)
+                .using_db(conn)
+                .order_by("id")
+                .limit(size)
+                .select_for_update()
+            )
+            for message in messages:
+                await _process_one(message, deps, conn)
+            return BatchResult(len(messages), blocked=False)
+    except _TakenElsewhere:
+        log.info("batch already processed elsewhere", conversation_id=conversation_id)
+        return BatchResult(0, blocked=True)
+    except Exception:
+        log.warning("batch failed; retrying its messages one by one", conversation_id=conversation_id, exc_info=True)
+    return await _process_singly(conversation_id, deps, size)
+
+
+async def _process_one(message: InboundMessage, deps: WorkerDeps, conn: Any) -> None:
+    now = deps.clock.now()
+    update = await run_pipeline(message, StepContext(deps.directory, now, conn))
+    changed = await (
+        InboundMessage.filter(id=message.id, state=ProcessingState.PENDING)
+        .using_db(conn)
+        .update(state=ProcessingState.PROCESSED, processed_at=now, attempts=message.attempts + 1, error=None, **update.fields)
+    )
+    if changed != 1:
+        raise _TakenElsewhere(message.id)
+    log.debug("message processed", message_id=message.id, conversation_id=message.conversation_id, **update.fields)  # type: ignore[attr-defined]
+
+
+async def _process_singly(conversation_id: int, deps: WorkerDeps, size: int) -> BatchResult:
+    processed = 0
+    pending = await (
+        InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING).order_by("id").limit(size)
+    )
+    for message in pending:
+        try:
+            async with in_transaction(CONNECTION) as conn:
+                await _process_one(message, deps, conn)
+            processed += 1
+        except _TakenElsewhere:
+            return BatchResult(processed, blocked=True)
+        except Exception as exc:
+            attempts = message.attempts + 1
+            state = ProcessingState.FAILED if attempts >= MAX_ATTEMPTS else ProcessingState.PENDING
+            await InboundMessage.filter(id=message.id, state=ProcessingState.PENDING).update(
+                attempts=attempts, error=f"{type(exc).__name__}: {exc}"[:2000], state=state
+            )
+            log.exception("message processing failed", message_id=message.id, attempts=attempts, state=state.value)
+            if state is ProcessingState.PENDING:
+                return BatchResult(processed, blocked=True)  # retried by the sweeper; later messages wait
+    return BatchResult(processed, blocked=False)

@@ -1,0 +1,66 @@
+"""The arq worker, built from the same settings and builders as the web app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from arq import cron, func
+from arq.worker import Worker
+
+from bot.clock import Clock, SystemClock
+from bot.db import open_db
+from bot.queue import PROCESS_JOB, arq_redis, sweep
+from bot.reference import load_directory
+from bot.settings import Settings
+from jobs.processing import WorkerDeps, process_conversation
+
+log = structlog.get_logger(__name__)
+
+
+async def sweep_pending(ctx: dict[str, Any]) -> int:
+    """Cron: re-enqueue conversations with pending messages (lost Redis, killed worker, failed retries)."""
+    deps: WorkerDeps = ctx["deps"]
+    grace = timedelta(seconds=deps.settings.ingest.sweep_grace_s)
+    return await sweep(deps.redis, deps.clock.now(), grace)
+
+
+def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
+    processing = deps.settings.processing
+    return Worker(
+        functions=[func(process_conversation, name=PROCESS_JOB, keep_result=0, max_tries=5)],
+        cron_jobs=[cron(sweep_pending, second=set(range(0, 60, 10)), run_at_startup=True, keep_result=0)],
+        redis_pool=deps.redis,
+        ctx={"deps": deps},
+        burst=burst,
+        handle_signals=False,
+        max_jobs=processing.max_jobs,
+        poll_delay=processing.poll_delay_s,
+        keep_result=0,
+    )
+
+
+async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or, in burst mode, until the queue is empty)."""
+    async with open_db(settings.database.url):
+        directory, _ = load_directory(settings)
+        deps = WorkerDeps(settings, directory, arq_redis(settings.redis.url), clock or SystemClock())
+        worker = build_worker(deps, burst=burst)
+        loop = asyncio.get_running_loop()
+        worker.main_task = loop.create_task(worker.main())
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, worker.handle_sig, sig)
+        log.info("worker started", max_jobs=settings.processing.max_jobs, burst=burst)
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker.main_task
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            # Closed here, in the task that opened the database (tortoise hangs otherwise).
+            await worker.close()
+            log.info("worker stopped", jobs_complete=worker.jobs_complete, jobs_failed=worker.jobs_failed)

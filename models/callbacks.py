@@ -1,0 +1,19 @@
+"""Raw command-result callbacks, stored before they are matched to commands (fire-once: never lose one)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ResultCallback(Model):
+    id = fields.BigIntField(primary_key=True)
+    robot_id = fields.CharField(max_length=64, db_index=True)
+    message_id = fields.CharField(max_length=64, db_index=True)
+    error_code = fields.IntField(null=True)
+    received_at = fields.DatetimeField()
+    payload: fields.Field[dict[str, object]] = fields.JSONField()
+    handled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "result_callbacks"

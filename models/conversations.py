@@ -1,0 +1,55 @@
+"""Conversations (group and private chats), their rename history and admin-mapped aliases.
+
+WorkTool names groups only by name: a group is keyed by its remark when set, else its name.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Conversation(Model):
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=16)  # "group" | "private"
+    key = fields.CharField(max_length=255)
+    name = fields.CharField(max_length=255)
+    room_type = fields.SmallIntField(default=0)
+    created_at = fields.DatetimeField()
+    last_message_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "conversations"
+        unique_together = (("kind", "key"),)
+
+
+class ConversationName(Model):
+    """Every name a conversation has been seen under (rename history)."""
+
+    id = fields.BigIntField(primary_key=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="names", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=255)
+    first_seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "conversation_names"
+        unique_together = (("conversation", "name"),)
+
+
+class ConversationAlias(Model):
+    """An admin-made mapping: callbacks keyed `key` belong to `conversation` (e.g. after a rename)."""
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=16)
+    key = fields.CharField(max_length=255)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="aliases", on_delete=fields.CASCADE
+    )
+    created_by = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "conversation_aliases"
+        unique_together = (("kind", "key"),)
