@@ -112,7 +112,7 @@ def _supervise(config: str) -> int:
     restarts = dict.fromkeys(commands, 0)
     stopping = False
 
-    def stop(signum: int, _frame: object) -> None:
+    def stop(_signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
         for child in children.values():

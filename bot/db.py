@@ -17,13 +17,13 @@ from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
+from tortoise.context import require_context
 from tortoise.context import TortoiseContext
 
 from models import MODEL_MODULES
 
 Dialect = Literal["sqlite", "postgres"]
 
-CONNECTION: Final = "default"
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
 log = structlog.get_logger(__name__)
 
@@ -33,7 +33,12 @@ def dialect_of(url: str) -> Dialect:
 
 
 def tortoise_config(url: str) -> dict[str, Any]:
-    """The tortoise/aerich config for a database URL (SQLite gets WAL + synchronous=NORMAL)."""
+    """The tortoise/aerich config for a database URL (SQLite gets WAL + synchronous=NORMAL).
+
+    The connection is named after the dialect: tortoise caches built SQL per connection name, so a
+    process that opens SQLite and then PostgreSQL (the tests) would otherwise reuse SQLite's SQL.
+    """
+    name = dialect_of(url)
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
     connection = expand_db_url(url)
@@ -45,10 +50,8 @@ def tortoise_config(url: str) -> dict[str, Any]:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     return {
-        "connections": {CONNECTION: connection},
-        "apps": {
-            "models": {"models": [*MODEL_MODULES, "aerich.models"], "default_connection": CONNECTION}
-        },
+        "connections": {name: connection},
+        "apps": {"models": {"models": [*MODEL_MODULES, "aerich.models"], "default_connection": name}},
         "use_tz": True,
         "timezone": "UTC",
     }
@@ -65,7 +68,8 @@ async def open_db(url: str) -> AsyncIterator[TortoiseContext]:
 
 
 def connection() -> BaseDBAsyncClient:
-    return get_connection(CONNECTION)
+    """The one open connection (its name depends on the dialect)."""
+    return get_connection(next(iter(require_context().connections.db_config)))
 
 
 def migrations_location(url: str) -> Path:

@@ -61,6 +61,8 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
+        if self.process.stderr is not None:
+            self.process.stderr.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:

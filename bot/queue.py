@@ -24,7 +24,8 @@ PROCESS_JOB: Final = "process_conversation"
 
 def arq_redis(url: str) -> ArqRedis:
     """A lazily connecting arq client (no ping: the service must start while Redis is down)."""
-    return ArqRedis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=10)
+    redis: ArqRedis = ArqRedis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=10)
+    return redis
 
 
 def process_job_id(conversation_id: int, upto_message_id: int) -> str:

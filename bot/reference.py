@@ -11,7 +11,6 @@ from pathlib import Path
 import structlog
 from tortoise.transactions import in_transaction
 
-from bot.db import CONNECTION
 from bot.rules.message_types import load_message_types
 from bot.rules.people import Directory, PeopleFile, load_people
 from bot.settings import Settings
@@ -29,7 +28,7 @@ def load_directory(settings: Settings) -> tuple[Directory, PeopleFile]:
 
 async def sync_reference_data(settings: Settings, people: PeopleFile) -> None:
     types = load_message_types(Path(settings.rules_dir) / "message_types.yaml")
-    async with in_transaction(CONNECTION) as conn:
+    async with in_transaction() as conn:
         for robot in settings.worktool.robots:
             await Robot.update_or_create(
                 id=robot.id, defaults={"name": robot.name, "roles": list(robot.roles), "enabled": True}, using_db=conn

@@ -214,9 +214,7 @@ def format_validation_error(exc: ValidationError, sources: Mapping[tuple[str, ..
     return "; ".join(lines)
 
 
-def load_settings(
-    path: Path | None = DEFAULT_CONFIG_PATH, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: Path | None = DEFAULT_CONFIG_PATH, environ: Mapping[str, str] | None = None) -> Settings:
     """Read `path` (may be missing: defaults), apply env overrides, validate. Raises ConfigError."""
     env = os.environ if environ is None else environ
     data: dict[str, Any] = {}

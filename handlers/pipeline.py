@@ -43,7 +43,9 @@ async def sender_role_step(message: InboundMessage, ctx: StepContext, update: Me
 DEFAULT_STEPS: tuple[Step, ...] = (sender_role_step,)
 
 
-async def run_pipeline(message: InboundMessage, ctx: StepContext, steps: Sequence[Step] = DEFAULT_STEPS) -> MessageUpdate:
+async def run_pipeline(
+    message: InboundMessage, ctx: StepContext, steps: Sequence[Step] = DEFAULT_STEPS
+) -> MessageUpdate:
     update = MessageUpdate()
     for step in steps:
         await step(message, ctx, update)

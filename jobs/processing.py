@@ -16,7 +16,6 @@ from redis.exceptions import LockError
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
-from bot.db import CONNECTION
 from bot.rules.people import Directory
 from bot.settings import Settings
 from handlers.pipeline import StepContext, run_pipeline
@@ -65,14 +64,16 @@ async def process_conversation(ctx: dict[str, Any], conversation_id: int) -> int
                 await lock.release()
             except LockError:
                 log.warning("conversation lock lapsed while processing", conversation_id=conversation_id)
-        if result.blocked or not await InboundMessage.exists(conversation_id=conversation_id, state=ProcessingState.PENDING):
+        if result.blocked or not await InboundMessage.exists(
+            conversation_id=conversation_id, state=ProcessingState.PENDING
+        ):
             return total
 
 
 async def process_batch(conversation_id: int, deps: WorkerDeps) -> BatchResult:
     size = deps.settings.processing.batch_size
     try:
-        async with in_transaction(CONNECTION) as conn:
+        async with in_transaction() as conn:
             messages = await (
                 InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING)
                 .using_db(conn)
@@ -97,7 +98,13 @@ async def _process_one(message: InboundMessage, deps: WorkerDeps, conn: Any) -> 
     changed = await (
         InboundMessage.filter(id=message.id, state=ProcessingState.PENDING)
         .using_db(conn)
-        .update(state=ProcessingState.PROCESSED, processed_at=now, attempts=message.attempts + 1, error=None, **update.fields)
+        .update(
+            state=ProcessingState.PROCESSED,
+            processed_at=now,
+            attempts=message.attempts + 1,
+            error=None,
+            **update.fields,
+        )
     )
     if changed != 1:
         raise _TakenElsewhere(message.id)
@@ -111,7 +118,7 @@ async def _process_singly(conversation_id: int, deps: WorkerDeps, size: int) -> 
     )
     for message in pending:
         try:
-            async with in_transaction(CONNECTION) as conn:
+            async with in_transaction() as conn:
                 await _process_one(message, deps, conn)
             processed += 1
         except _TakenElsewhere:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.conversations import Conversation
 
 
 class ProcessingState(StrEnum):
@@ -16,7 +20,7 @@ class ProcessingState(StrEnum):
 
 class InboundMessage(Model):
     id = fields.BigIntField(primary_key=True)  # arrival order
-    conversation: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="messages", on_delete=fields.RESTRICT
     )
     sender_name = fields.CharField(max_length=255)

@@ -21,7 +21,7 @@ class Robot(Model):
 
 
 class RobotStatusEvent(Model):
-    """A raw online/offline callback (its body is undocumented, so all of it is kept)."""
+    """A raw online or offline callback (its body is undocumented, so all of it is kept)."""
 
     id = fields.BigIntField(primary_key=True)
     robot: fields.ForeignKeyRelation[Robot] = fields.ForeignKeyField(

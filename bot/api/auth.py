@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from typing import Final
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
 
 from aiohttp import web
 
@@ -14,14 +15,17 @@ ROLE_RANK: Final[dict[str, int]] = {"staff": 1, "manager": 2, "admin": 3}
 _REQUIRED_ROLE: Final = "hub_required_role"
 
 
-def requires(role: ApiRole) -> Handler:
+H = TypeVar("H", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
+
+
+def requires(role: ApiRole) -> Callable[[H], H]:
     """Decorator: the handler needs at least `role` (the middleware enforces it)."""
 
-    def mark(handler: Handler) -> Handler:
+    def mark(handler: H) -> H:
         setattr(handler, _REQUIRED_ROLE, role)
         return handler
 
-    return mark  # type: ignore[return-value]
+    return mark
 
 
 def find_token(tokens: tuple[ApiToken, ...], presented: str) -> ApiToken | None:
@@ -46,7 +50,9 @@ def make_auth_middleware(tokens: tuple[ApiToken, ...]) -> web.middleware:  # typ
             raise ApiError(401, "unknown API token", error="unauthorized")
         needed = getattr(handler, _REQUIRED_ROLE, "staff")
         if ROLE_RANK[caller.role] < ROLE_RANK[needed]:
-            raise ApiError(403, f"this needs the {needed} role; token {caller.name!r} has {caller.role}", error="forbidden")
+            raise ApiError(
+                403, f"this needs the {needed} role; token {caller.name!r} has {caller.role}", error="forbidden"
+            )
         request["caller"] = caller
         return await handler(request)
 

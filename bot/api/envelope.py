@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
@@ -39,7 +39,12 @@ def ok(data: Any = None, message: str = "ok", status: int = 200) -> web.Response
 
 
 def error_response(status: int, message: str, error: str | None = None, code: int | None = None) -> web.Response:
-    body = {"code": code if code is not None else status, "message": message, "error": error or _reason(status), "data": None}
+    body = {
+        "code": code if code is not None else status,
+        "message": message,
+        "error": error or _reason(status),
+        "data": None,
+    }
     return web.json_response(body, status=status, dumps=dumps_json)
 
 
@@ -60,7 +65,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ApiError as exc:
         return error_response(exc.status, exc.message, exc.error, exc.code)
     except web.HTTPRequestEntityTooLarge as exc:
-        return error_response(413, f"body too large: {exc.actual_size} bytes, limit {exc.max_size}")
+        return error_response(413, exc.text or "body too large")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

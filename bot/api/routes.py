@@ -40,11 +40,11 @@ async def healthz(request: web.Request) -> web.Response:
     db_ok, redis_ok = True, True
     try:
         await asyncio.wait_for(connection().execute_query("SELECT 1"), timeout=2)
-    except Exception:  # any failure means "not healthy"; the reason is not the caller's business
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"; the reason is not the caller's business
         db_ok = False
     try:
         await asyncio.wait_for(request.app[REDIS].ping(), timeout=1)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means "down"
         redis_ok = False
     pending = await InboundMessage.filter(state="pending").count() if db_ok else None
     data = {"database": "ok" if db_ok else "down", "redis": "ok" if redis_ok else "down", "pending_messages": pending}
@@ -67,7 +67,12 @@ async def list_conversations(request: web.Request) -> web.Response:
             raise ApiError(400, "kind must be group or private", error="bad_parameter")
         query = query.filter(kind=kind)
     total = await query.count()
-    rows = await query.annotate(message_count=Count("messages")).order_by("-last_message_at", "id").offset(offset).limit(limit)
+    rows = (
+        await query.annotate(message_count=Count("messages"))
+        .order_by("-last_message_at", "id")
+        .offset(offset)
+        .limit(limit)
+    )
     items = [
         {
             "id": c.id,
@@ -85,8 +90,10 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 async def _messages_json(messages: list[InboundMessage]) -> list[dict[str, Any]]:
     seen: dict[int, list[str]] = {}
-    rows = await MessageSighting.filter(message_id__in=[m.id for m in messages]).order_by("id").values_list(
-        "message_id", "robot_id"
+    rows = (
+        await MessageSighting.filter(message_id__in=[m.id for m in messages])
+        .order_by("id")
+        .values_list("message_id", "robot_id")
     )
     for mid, robot in rows:
         seen.setdefault(mid, []).append(robot)

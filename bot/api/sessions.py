@@ -39,7 +39,9 @@ def split_sessions(conversation_id: int, messages: Sequence[Timed], gap: timedel
     for i in range(1, len(messages) + 1):
         if i == len(messages) or messages[i].received_at - messages[i - 1].received_at > gap:
             first, last = messages[start], messages[i - 1]
-            spans.append(SessionSpan(conversation_id, first.id, last.id, first.received_at, last.received_at, i - start))
+            spans.append(
+                SessionSpan(conversation_id, first.id, last.id, first.received_at, last.received_at, i - start)
+            )
             start = i
     return spans
 

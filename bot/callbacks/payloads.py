@@ -35,7 +35,7 @@ def _lenient_bool(value: Any) -> Any:
 
 def _int_or_str_to_str(value: Any) -> Any:
     if isinstance(value, bool):
-        raise ValueError("expected a string id, got a boolean")
+        raise ValueError("expected a string id, got a boolean")  # noqa: TRY004 - pydantic wants ValueError
     if isinstance(value, int):
         return str(value)
     return value

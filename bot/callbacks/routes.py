@@ -93,7 +93,9 @@ async def result_callback(request: web.Request) -> web.Response:
         received_at=request.app[CLOCK].now(),
         payload=fields,
     )
-    log.info("result callback stored", robot_id=robot_id, command_message_id=result.message_id, error_code=result.error_code)
+    log.info(
+        "result callback stored", robot_id=robot_id, command_message_id=result.message_id, error_code=result.error_code
+    )
     return ack("ok")
 
 

@@ -19,7 +19,6 @@ import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from bot.db import CONNECTION
 from bot.ingest.dedup import Candidate, Decision, Verdict, decide
 from bot.ingest.incoming import ConversationRef, Incoming
 from models.conversations import Conversation, ConversationAlias, ConversationName
@@ -120,7 +119,12 @@ class IngestWriter:
         for item, result in zip(batch, results, strict=True):
             if not item.future.done():  # the caller may have gone away (client disconnect)
                 item.future.set_result(result)
-        log.debug("ingest batch committed", size=len(batch), new=len(fresh), ms=round((time.perf_counter() - started) * 1000, 2))
+        log.debug(
+            "ingest batch committed",
+            size=len(batch),
+            new=len(fresh),
+            ms=round((time.perf_counter() - started) * 1000, 2),
+        )
         if fresh and self._on_committed is not None:
             try:
                 await self._on_committed(fresh)
@@ -128,7 +132,7 @@ class IngestWriter:
                 log.warning("enqueue after commit failed; the sweeper will pick the messages up", exc_info=True)
 
     async def _commit(self, batch: Sequence[Incoming]) -> tuple[list[Stored], dict[int, int]]:
-        async with in_transaction(CONNECTION) as conn:
+        async with in_transaction() as conn:
             if self._dialect == "postgres":
                 await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_INGEST_LOCK_KEY])
             conv_ids = await self._resolve_conversations(conn, batch)
@@ -175,14 +179,16 @@ class IngestWriter:
                 file_base64=incoming.file_base64,
             )
             await self._add_sighting(conn, message.id, incoming)
-            return message.id
+            return int(message.id)
         assert decision.message_id is not None
         if decision.verdict is Verdict.COPY:
             await self._add_sighting(conn, decision.message_id, incoming)
         elif decision.attach_external_id:
-            await MessageSighting.filter(message_id=decision.message_id, robot_id=incoming.robot_id).using_db(
-                conn
-            ).update(external_id=incoming.external_id)
+            await (
+                MessageSighting.filter(message_id=decision.message_id, robot_id=incoming.robot_id)
+                .using_db(conn)
+                .update(external_id=incoming.external_id)
+            )
         return decision.message_id
 
     @staticmethod
@@ -258,9 +264,9 @@ class IngestWriter:
         for conv_id, name in names:
             if not name or self._names.get(conv_id) == name:
                 continue
-            conv = await Conversation.get(id=conv_id).using_db(conn)
+            conv = await Conversation.get(id=conv_id, using_db=conn)
             if conv.name != name:
-                if not await ConversationName.exists(conversation_id=conv_id, name=name).using_db(conn):
+                if not await ConversationName.filter(conversation_id=conv_id, name=name).using_db(conn).exists():
                     await ConversationName.create(
                         using_db=conn, conversation_id=conv_id, name=name, first_seen_at=batch[-1].received_at
                     )
@@ -271,12 +277,12 @@ class IngestWriter:
 
 
 async def _find_or_create_conversation(conn: BaseDBAsyncClient, ref: ConversationRef, incoming: Incoming) -> int:
-    conv = await Conversation.get_or_none(kind=ref.kind, key=ref.key).using_db(conn)
+    conv = await Conversation.get_or_none(kind=ref.kind, key=ref.key, using_db=conn)
     if conv is not None:
-        return conv.id
-    alias = await ConversationAlias.get_or_none(kind=ref.kind, key=ref.key).using_db(conn)
+        return int(conv.id)
+    alias = await ConversationAlias.get_or_none(kind=ref.kind, key=ref.key, using_db=conn)
     if alias is not None:
-        return alias.conversation_id  # type: ignore[attr-defined,no-any-return]
+        return int(alias.conversation_id)  # type: ignore[attr-defined]
     conv = await Conversation.create(
         using_db=conn,
         kind=ref.kind,
@@ -289,4 +295,4 @@ async def _find_or_create_conversation(conn: BaseDBAsyncClient, ref: Conversatio
         using_db=conn, conversation_id=conv.id, name=ref.name or ref.key, first_seen_at=incoming.received_at
     )
     log.info("new conversation", conversation_id=conv.id, kind=ref.kind, key=ref.key)
-    return conv.id
+    return int(conv.id)

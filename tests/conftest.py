@@ -1,0 +1,139 @@
+"""Shared fixtures: a real Redis and a real PostgreSQL for the session, a fresh migrated database per test.
+
+Database tests are parametrised over both backends through the `db_url` fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis as redis_sync
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from bot.app import create_app
+from bot.clock import FrozenClock
+from bot.db import migrate
+from bot.embedded_redis import EmbeddedRedis, free_port, start_redis
+from bot.settings import ApiToken, Settings, load_settings
+from tests.services import PostgresCluster, start_postgres
+
+REPO = Path(__file__).resolve().parent.parent
+CALLBACK_TOKEN = "test-callback-token-0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+STAFF_TOKEN = "test-staff-token-0123456789abcdef"
+_counter = itertools.count()
+
+
+def _run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion in a fresh loop on a thread (fixtures may run inside a loop)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    server = start_redis(free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> str:
+    client = redis_sync.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    url = os.environ.get("HUB_TEST_POSTGRES_URL")
+    if url:
+        pytest.skip("external PostgreSQL is not supported by the fixtures yet")
+    cluster = start_postgres()
+    cluster.psql("CREATE DATABASE hub_template")
+    _run_sync(migrate(cluster.url("hub_template")))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    _run_sync(migrate(f"sqlite://{path}"))
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "hub.sqlite3"
+        shutil.copyfile(template, target)
+        return f"sqlite://{target}"
+    cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+    name = f"hub_test_{next(_counter)}"
+    cluster.psql(f"CREATE DATABASE {name} TEMPLATE hub_template")
+    return cluster.url(name)
+
+
+def build_settings(db_url: str, redis_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    env = {
+        "HUB__DATABASE__URL": db_url,
+        "HUB__REDIS__URL": redis_url,
+        "HUB__DATA_DIR": str(tmp_path),
+        "HUB__RULES_DIR": str(REPO / "rules"),
+    }
+    settings = load_settings(REPO / "config.yaml", environ=env)
+    worktool = settings.worktool.model_copy(update={"callback_token": SecretStr(CALLBACK_TOKEN)})
+    api = settings.api.model_copy(
+        update={
+            "tokens": (
+                ApiToken(token=SecretStr(ADMIN_TOKEN), role="admin", name="test-admin"),
+                ApiToken(token=SecretStr(STAFF_TOKEN), role="staff", name="test-staff"),
+            )
+        }
+    )
+    return settings.model_copy(update={"worktool": worktool, "api": api, **overrides})
+
+
+@pytest.fixture
+def settings(db_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return build_settings(db_url, redis_url, tmp_path)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, clock: FrozenClock, aiohttp_client: Callable[..., Any]
+) -> AsyncIterator[TestClient[Any, Any]]:
+    app = create_app(settings, clock=clock, sweeper=False)
+    test_client: TestClient[Any, Any] = await aiohttp_client(app)
+    yield test_client
