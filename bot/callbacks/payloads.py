@@ -110,7 +110,10 @@ def decode_body(body: bytes, content_type: str) -> dict[str, Any]:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedBody("body is not UTF-8") from exc
-    pairs = parse_qsl(text, keep_blank_values=True)
+    try:
+        pairs = parse_qsl(text.strip(), keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        pairs = []
     if not pairs:
         raise MalformedBody(f"cannot read the body as JSON or a form (content type {content_type or 'missing'})")
     return dict(pairs)

@@ -70,7 +70,7 @@ async def message_callback(request: web.Request) -> web.Response:
         return ack("callback bound")
     now = request.app[CLOCK].now()
     try:
-        incoming = normalise(robot_id, callback, now)
+        incoming = normalise(robot_id, callback, now, fields)
     except ValueError as exc:
         raise ApiError(400, str(exc), error="invalid_callback") from exc
     stored = await request.app[WRITER].submit(incoming)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -64,10 +65,14 @@ def content_hash(conversation: ConversationRef, sender: str, raw_text: str, text
     return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
 
 
-def normalise(robot_id: str, callback: MessageCallback, received_at: datetime) -> Incoming:
+def normalise(
+    robot_id: str, callback: MessageCallback, received_at: datetime, raw: Mapping[str, Any] | None = None
+) -> Incoming:
+    """`raw`: the body as received (kept verbatim, minus the image data, which gets its own column)."""
     conversation = conversation_of(callback)
     raw_text = callback.raw_spoken if callback.raw_spoken is not None else callback.spoken
-    payload = callback.model_dump(by_alias=True, exclude_none=True, exclude={"file_base64"})
+    source = raw if raw is not None else callback.model_dump(by_alias=True, exclude_none=True)
+    payload = {k: v for k, v in source.items() if k != "fileBase64"}
     file_base64 = callback.file_base64 or None
     if file_base64:
         payload["fileBase64Length"] = len(file_base64)
