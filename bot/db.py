@@ -17,8 +17,7 @@ from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
-from tortoise.context import require_context
-from tortoise.context import TortoiseContext
+from tortoise.context import TortoiseContext, require_context
 
 from models import MODEL_MODULES
 

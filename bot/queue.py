@@ -28,14 +28,15 @@ def arq_redis(url: str) -> ArqRedis:
     return redis
 
 
-def process_job_id(conversation_id: int, upto_message_id: int) -> str:
+def process_job_id(conversation_id: int, upto_message_id: int, suffix: str = "") -> str:
     # One id per (conversation, newest message): arq drops a duplicate while the first is queued.
-    return f"conv:{conversation_id}:{upto_message_id}"
+    base = f"conv:{conversation_id}:{upto_message_id}"
+    return f"{base}:{suffix}" if suffix else base
 
 
-async def enqueue_processing(redis: ArqRedis, work: dict[int, int]) -> None:
+async def enqueue_processing(redis: ArqRedis, work: dict[int, int], suffix: str = "") -> None:
     for conversation_id, upto in work.items():
-        await redis.enqueue_job(PROCESS_JOB, conversation_id, _job_id=process_job_id(conversation_id, upto))
+        await redis.enqueue_job(PROCESS_JOB, conversation_id, _job_id=process_job_id(conversation_id, upto, suffix))
 
 
 class Enqueuer:
@@ -108,9 +109,13 @@ def _aware(value: datetime | str) -> datetime:
 
 
 async def sweep(redis: ArqRedis, now: datetime, grace: timedelta) -> int:
-    """Enqueue processing for every conversation with an overdue pending message; returns how many."""
+    """Enqueue processing for every conversation with an overdue pending message; returns how many.
+
+    Sweep jobs get ids of their own: a job orphaned by a killed worker keeps its id reserved in arq
+    until its in-progress key expires, and the sweep must not wait for that.
+    """
     work = await pending_work(now, grace)
     if work:
-        await enqueue_processing(redis, work)
+        await enqueue_processing(redis, work, suffix=f"sweep{int(now.timestamp())}")
         log.info("sweeper enqueued pending conversations", conversations=len(work))
     return len(work)

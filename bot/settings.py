@@ -127,7 +127,7 @@ class IngestSettings(_Section):
 
 class ProcessingSettings(_Section):
     batch_size: int = Field(default=50, ge=1, le=1000)
-    lock_ttl_s: float = Field(default=30.0, ge=1)
+    lock_ttl_s: float = Field(default=10.0, ge=0.5)
     max_jobs: int = Field(default=20, ge=1)
     poll_delay_s: float = Field(default=0.05, gt=0)
 

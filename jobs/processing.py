@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 from bot.clock import Clock
 from bot.rules.people import Directory
 from bot.settings import Settings
-from handlers.pipeline import StepContext, run_pipeline
+from handlers.pipeline import DEFAULT_STEPS, Step, StepContext, run_pipeline
 from models.messages import InboundMessage, ProcessingState
 
 log = structlog.get_logger(__name__)
@@ -31,6 +31,7 @@ class WorkerDeps:
     directory: Directory
     redis: ArqRedis
     clock: Clock
+    steps: tuple[Step, ...] = DEFAULT_STEPS
 
 
 class _TakenElsewhere(Exception):
@@ -94,7 +95,7 @@ async def process_batch(conversation_id: int, deps: WorkerDeps) -> BatchResult:
 
 async def _process_one(message: InboundMessage, deps: WorkerDeps, conn: Any) -> None:
     now = deps.clock.now()
-    update = await run_pipeline(message, StepContext(deps.directory, now, conn))
+    update = await run_pipeline(message, StepContext(deps.directory, now, conn), deps.steps)
     changed = await (
         InboundMessage.filter(id=message.id, state=ProcessingState.PENDING)
         .using_db(conn)

@@ -32,7 +32,7 @@ async def sweep_pending(ctx: dict[str, Any]) -> int:
 def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
     processing = deps.settings.processing
     return Worker(
-        functions=[func(process_conversation, name=PROCESS_JOB, keep_result=0, max_tries=5)],
+        functions=[func(process_conversation, name=PROCESS_JOB, keep_result=0, max_tries=5, timeout=120)],
         cron_jobs=[cron(sweep_pending, second=set(range(0, 60, 10)), run_at_startup=True, keep_result=0)],
         redis_pool=deps.redis,
         ctx={"deps": deps},

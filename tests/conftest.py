@@ -10,7 +10,7 @@ import itertools
 import os
 import shutil
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ def _run_sync(coro: Any) -> Any:
     def target() -> None:
         try:
             box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=target)
@@ -131,9 +131,7 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def client(
-    settings: Settings, clock: FrozenClock, aiohttp_client: Callable[..., Any]
-) -> AsyncIterator[TestClient[Any, Any]]:
+async def client(settings: Settings, clock: FrozenClock, aiohttp_client: Callable[..., Any]) -> TestClient[Any, Any]:
     app = create_app(settings, clock=clock, sweeper=False)
     test_client: TestClient[Any, Any] = await aiohttp_client(app)
-    yield test_client
+    return test_client

@@ -1,0 +1,82 @@
+"""Running the real `hub serve` / `hub worker` processes for integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.embedded_redis import free_port
+from tests.conftest import ADMIN_TOKEN, CALLBACK_TOKEN, REPO
+
+
+def hub_env(db_url: str, redis_url: str, data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB__")}
+    env.update(
+        {
+            "HUB__DATABASE__URL": db_url,
+            "HUB__REDIS__URL": redis_url,
+            "HUB__REDIS__EMBEDDED": "false",
+            "HUB__SERVER__PORT": str(port),
+            "HUB__DATA_DIR": str(data_dir),
+            "HUB__WORKTOOL__CALLBACK_TOKEN": CALLBACK_TOKEN,
+            "HUB__API__TOKENS": json.dumps([{"token": ADMIN_TOKEN, "role": "admin", "name": "it"}]),
+            "HUB__LOGGING__LEVEL": "INFO",
+            **extra,
+        }
+    )
+    return env
+
+
+def spawn(command: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", command], cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT
+        )
+
+
+def wait_healthy(port: int, timeout_s: float = 15) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"server on port {port} did not become healthy")
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            return process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+    return process.returncode
+
+
+@contextmanager
+def server(env: dict[str, str], log: Path) -> Iterator[str]:
+    port = int(env["HUB__SERVER__PORT"])
+    process = spawn("serve", env, log)
+    try:
+        wait_healthy(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        code = stop(process)
+        assert code == 0, f"server exited with {code}; see {log}"
+
+
+def new_port() -> int:
+    return free_port()

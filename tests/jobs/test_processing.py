@@ -1,0 +1,120 @@
+"""Ordered, exactly-once processing of a conversation's messages (in-process, real Redis lock, both DBs)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.callbacks.payloads import MessageCallback
+from bot.clock import FrozenClock
+from bot.db import dialect_of, open_db
+from bot.ingest.incoming import normalise
+from bot.ingest.writer import IngestWriter
+from bot.queue import arq_redis, pending_work
+from bot.reference import load_directory, sync_reference_data
+from bot.settings import Settings
+from handlers import pipeline
+from jobs.processing import MAX_ATTEMPTS, WorkerDeps, process_conversation
+from models.messages import InboundMessage, ProcessingState
+from tests.conftest import build_settings
+
+
+@pytest.fixture
+async def deps(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[WorkerDeps]:
+    settings: Settings = build_settings(db_url, redis_url, tmp_path)
+    async with open_db(db_url):
+        directory, people = load_directory(settings)
+        await sync_reference_data(settings, people)
+        redis = arq_redis(redis_url)
+        yield WorkerDeps(settings, directory, redis, clock)
+        await redis.aclose()
+
+
+async def ingest(deps: WorkerDeps, bodies: list[dict[str, Any]]) -> list[int]:
+    writer = IngestWriter(
+        dialect=dialect_of(deps.settings.database.url), dedup_window=timedelta(seconds=15), max_batch=100
+    )
+    writer.start()
+    ids = []
+    for body in bodies:
+        callback = MessageCallback.model_validate(body)
+        stored = await writer.submit(normalise("wt-robot-1", callback, deps.clock.now()))
+        ids.append(stored.message_id)
+        deps.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
+    await writer.stop()
+    return ids
+
+
+def body(text: str, sender: str = "号主A", group: str = "群1") -> dict[str, Any]:
+    return {"spoken": text, "receivedName": sender, "groupName": group, "roomType": 1}
+
+
+async def test_messages_are_processed_in_order_with_sender_roles(deps: WorkerDeps) -> None:
+    senders = ["号主A", "小王", "小助手", "阿杰", "张经理", "号主B"]
+    ids = await ingest(deps, [body(f"消息{i}", sender=s) for i, s in enumerate(senders)])
+    conv_id = (await InboundMessage.get(id=ids[0])).conversation_id  # type: ignore[attr-defined]
+    assert await process_conversation({"deps": deps}, conv_id) == len(ids)
+    rows = await InboundMessage.filter(id__in=ids).order_by("id")
+    assert [r.sender_role for r in rows] == ["user", "staff", "robot", "operator", "manager", "user"]
+    assert all(r.state == ProcessingState.PROCESSED and r.attempts == 1 for r in rows)
+    assert await process_conversation({"deps": deps}, conv_id) == 0  # nothing left: a second run is a no-op
+
+
+async def test_concurrent_processors_handle_each_message_once_in_order(
+    deps: WorkerDeps,
+) -> None:
+    ids = await ingest(deps, [body(f"第{i}条") for i in range(120)])
+    conv_id = (await InboundMessage.get(id=ids[0])).conversation_id  # type: ignore[attr-defined]
+    seen: list[int] = []
+
+    async def recording_step(
+        message: InboundMessage, ctx: pipeline.StepContext, update: pipeline.MessageUpdate
+    ) -> None:
+        seen.append(message.id)
+        await asyncio.sleep(0)  # let the other processors run between messages
+
+    ctx = {"deps": replace(deps, steps=(*deps.steps, recording_step))}
+    counts = await asyncio.gather(*(process_conversation(ctx, conv_id) for _ in range(4)))
+    assert sum(counts) == 120
+    assert seen == ids  # each exactly once, in arrival order
+    assert await InboundMessage.filter(state=ProcessingState.PROCESSED).count() == 120
+
+
+async def test_a_failing_message_blocks_its_conversation_then_fails_after_retries(
+    deps: WorkerDeps,
+) -> None:
+    ids = await ingest(deps, [body("好"), body("坏"), body("后")])
+    conv_id = (await InboundMessage.get(id=ids[0])).conversation_id  # type: ignore[attr-defined]
+
+    async def exploding_step(
+        message: InboundMessage, ctx: pipeline.StepContext, update: pipeline.MessageUpdate
+    ) -> None:
+        if message.text == "坏":
+            raise RuntimeError("boom")
+
+    ctx = {"deps": replace(deps, steps=(*deps.steps, exploding_step))}
+    assert await process_conversation(ctx, conv_id) == 1  # the first; then blocked to keep order
+    bad = await InboundMessage.get(id=ids[1])
+    assert (bad.state, bad.attempts, bad.error) == (ProcessingState.PENDING, 1, "RuntimeError: boom")
+    assert (await InboundMessage.get(id=ids[2])).state == ProcessingState.PENDING
+    for _ in range(MAX_ATTEMPTS - 1):
+        await process_conversation(ctx, conv_id)
+    states = [m.state for m in await InboundMessage.filter(id__in=ids).order_by("id")]
+    assert states == [ProcessingState.PROCESSED, ProcessingState.FAILED, ProcessingState.PROCESSED]
+
+
+async def test_pending_work_lists_only_overdue_conversations(deps: WorkerDeps) -> None:
+    ids = await ingest(deps, [body("a", group="甲"), body("b", group="乙")])
+    clock: FrozenClock = deps.clock  # type: ignore[assignment]
+    first = await InboundMessage.get(id=ids[0])
+    second = await InboundMessage.get(id=ids[1])
+    work = await pending_work(clock.now(), timedelta(seconds=1.5))
+    assert work == {first.conversation_id: ids[0]}  # type: ignore[attr-defined]
+    work = await pending_work(clock.now(), timedelta(seconds=0))
+    assert work == {first.conversation_id: ids[0], second.conversation_id: ids[1]}  # type: ignore[attr-defined]
