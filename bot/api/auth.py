@@ -13,6 +13,7 @@ from bot.settings import ApiRole, ApiToken
 
 ROLE_RANK: Final[dict[str, int]] = {"staff": 1, "manager": 2, "admin": 3}
 _REQUIRED_ROLE: Final = "hub_required_role"
+CALLER: Final = web.RequestKey("caller", ApiToken)  # the token that authenticated the request
 
 
 H = TypeVar("H", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
@@ -53,7 +54,7 @@ def make_auth_middleware(tokens: tuple[ApiToken, ...]) -> web.middleware:  # typ
             raise ApiError(
                 403, f"this needs the {needed} role; token {caller.name!r} has {caller.role}", error="forbidden"
             )
-        request["caller"] = caller
+        request[CALLER] = caller
         return await handler(request)
 
     return auth_middleware

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Final
 
+import yaml
 from aiohttp import web
 from tortoise.functions import Count
 
@@ -33,6 +35,19 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise ApiError(400, f"query parameter {name} must be between {low} and {high}", error="bad_parameter")
     return value
+
+
+_OPENAPI_PATH: Final = Path(__file__).with_name("openapi.yaml")
+
+
+def load_openapi() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(_OPENAPI_PATH.read_text(encoding="utf-8"))
+    return document
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(load_openapi())
 
 
 @routes.get("/healthz")
