@@ -46,7 +46,7 @@ def load_openapi() -> dict[str, Any]:
 
 
 @routes.get("/openapi.json")
-async def openapi(request: web.Request) -> web.Response:
+async def openapi(_request: web.Request) -> web.Response:
     return web.json_response(load_openapi())
 
 
