@@ -53,6 +53,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         dedup_window=timedelta(seconds=settings.ingest.dedup_window_s),
         max_batch=settings.ingest.max_batch,
         on_committed=app[ENQUEUER].add,
+        retry_budget_s=settings.ingest.commit_retry_s,
     )
     writer.start()
     app[WRITER] = writer

@@ -21,6 +21,7 @@ from bot.callbacks.payloads import (
     describe_validation_error,
 )
 from bot.ingest.incoming import normalise
+from bot.ingest.writer import IngestUnavailable
 from bot.keys import CLOCK, SETTINGS, WRITER
 from models.callbacks import ResultCallback as ResultCallbackRow
 from models.robots import Robot, RobotStatusEvent
@@ -73,7 +74,10 @@ async def message_callback(request: web.Request) -> web.Response:
         incoming = normalise(robot_id, callback, now, fields)
     except ValueError as exc:
         raise ApiError(400, str(exc), error="invalid_callback") from exc
-    stored = await request.app[WRITER].submit(incoming)
+    try:
+        stored = await request.app[WRITER].submit(incoming)
+    except IngestUnavailable as exc:
+        raise ApiError(503, f"database unavailable, message not stored: {exc}", error="unavailable") from exc
     return ack("参数接收成功", messageId=stored.message_id, duplicate=stored.verdict != "new")
 
 

@@ -39,6 +39,10 @@ class Stored:
     verdict: Verdict
 
 
+class IngestUnavailable(Exception):
+    """The database could not take the batch within the retry budget."""
+
+
 OnCommitted = Callable[[dict[int, int]], Awaitable[None]]  # {conversation id: newest new message id}
 
 
@@ -58,11 +62,13 @@ class IngestWriter:
         dedup_window: timedelta,
         max_batch: int,
         on_committed: OnCommitted | None = None,
+        retry_budget_s: float = 2.0,
     ) -> None:
         self._dialect = dialect
         self._window = dedup_window
         self._max_batch = max_batch
         self._on_committed = on_committed
+        self._retry_budget_s = retry_budget_s
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._conversations: dict[tuple[str, str], int] = {}  # (kind, key) -> id, for committed rows
@@ -104,16 +110,27 @@ class IngestWriter:
 
     async def _write(self, batch: list[_Item]) -> None:
         started = time.perf_counter()
-        try:
-            results, fresh = await self._commit([item.incoming for item in batch])
-        except Exception as exc:  # the whole batch failed: every caller hears it, none is half-stored
-            self._conversations.clear()  # ids created in the rolled-back transaction are void
-            self._names.clear()
-            log.exception("ingest batch failed", size=len(batch))
-            for item in batch:
-                if not item.future.done():
-                    item.future.set_exception(exc)
-            return
+        incoming = [item.incoming for item in batch]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                results, fresh = await self._commit(incoming)
+                break
+            except Exception as exc:  # the whole batch rolled back: nothing of it is half-stored
+                self._conversations.clear()  # ids created in the rolled-back transaction are void
+                self._names.clear()
+                # WorkTool never re-sends a message callback: ride out a short database outage (or a
+                # lost race with another ingest process) inside the platform's 3 s answer limit.
+                waited = time.perf_counter() - started
+                if waited + self._retry_delay(attempt) > self._retry_budget_s:
+                    log.exception("ingest batch failed; callers get 503", size=len(batch), attempts=attempt)
+                    for item in batch:
+                        if not item.future.done():
+                            item.future.set_exception(IngestUnavailable(str(exc)))
+                    return
+                log.warning("ingest batch failed; retrying", size=len(batch), attempt=attempt, error=str(exc))
+                await asyncio.sleep(self._retry_delay(attempt))
         self.batches += 1
         self.stored += len(batch)
         for item, result in zip(batch, results, strict=True):
@@ -130,6 +147,10 @@ class IngestWriter:
                 await self._on_committed(fresh)
             except Exception:  # enqueueing is best effort: the sweeper finds pending messages
                 log.warning("enqueue after commit failed; the sweeper will pick the messages up", exc_info=True)
+
+    @staticmethod
+    def _retry_delay(attempt: int) -> float:
+        return float(min(0.05 * 2 ** (attempt - 1), 0.5))
 
     async def _commit(self, batch: Sequence[Incoming]) -> tuple[list[Stored], dict[int, int]]:
         async with in_transaction() as conn:
