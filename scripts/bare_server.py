@@ -33,7 +33,7 @@ def use_uvloop() -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or not argv[0].isdigit():
-        print("usage: bare_server.py PORT", file=sys.stderr)  # noqa: T201
+        print("usage: bare_server.py PORT", file=sys.stderr)
         return 2
     use_uvloop()
     app = web.Application()
