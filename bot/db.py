@@ -61,6 +61,9 @@ async def open_db(url: str) -> AsyncIterator[TortoiseContext]:
     """Init tortoise and close its connections in the same task (else the process hangs at exit)."""
     ctx = await Tortoise.init(config=tortoise_config(url))
     try:
+        # Connect here, in the owning task: a connection first opened inside a job's task would be
+        # invisible to `close_connections()` below and keep the process alive at exit.
+        await connection().execute_query("SELECT 1")
         yield ctx
     finally:
         await ctx.close_connections()

@@ -7,6 +7,9 @@ enqueues them; if Redis is down they stay pending in the database and the sweepe
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -19,7 +22,8 @@ from models.messages import InboundMessage, ProcessingState
 
 log = structlog.get_logger(__name__)
 
-PROCESS_JOB: Final = "process_conversation"
+PROCESS_JOB: Final = "process_conversations"
+CONVERSATIONS_PER_JOB: Final = 50
 
 
 def arq_redis(url: str) -> ArqRedis:
@@ -28,27 +32,36 @@ def arq_redis(url: str) -> ArqRedis:
     return redis
 
 
-def process_job_id(conversation_id: int, upto_message_id: int, suffix: str = "") -> str:
-    # One id per (conversation, newest message): arq drops a duplicate while the first is queued.
-    base = f"conv:{conversation_id}:{upto_message_id}"
-    return f"{base}:{suffix}" if suffix else base
+async def enqueue_processing(redis: ArqRedis, conversation_ids: Iterable[int], tag: str) -> int:
+    """One job per chunk of conversations (not per message: enqueueing costs more than storing).
 
-
-async def enqueue_processing(redis: ArqRedis, work: dict[int, int], suffix: str = "") -> None:
-    for conversation_id, upto in work.items():
-        await redis.enqueue_job(PROCESS_JOB, conversation_id, _job_id=process_job_id(conversation_id, upto, suffix))
+    Job ids are unique (`tag` + chunk): the per-conversation lock in the worker, not arq's id dedup,
+    keeps two jobs from processing one conversation at once. Returns the number of jobs.
+    """
+    ids = sorted(set(conversation_ids))
+    chunks = [ids[i : i + CONVERSATIONS_PER_JOB] for i in range(0, len(ids), CONVERSATIONS_PER_JOB)]
+    for n, chunk in enumerate(chunks):
+        await redis.enqueue_job(PROCESS_JOB, chunk, _job_id=f"process:{tag}:{n}")
+    return len(chunks)
 
 
 class Enqueuer:
-    """Collects {conversation: newest message id} and enqueues it from its own task."""
+    """Collects conversations with new messages and enqueues them from its own task.
 
-    def __init__(self, redis: ArqRedis, retry_s: float = 1.0) -> None:
+    It flushes at most every `interval_s`, so under load one job covers many callbacks; under light
+    load a message waits at most that long before its job is queued.
+    """
+
+    def __init__(self, redis: ArqRedis, interval_s: float = 0.02, retry_s: float = 1.0) -> None:
         self._redis = redis
+        self._interval_s = interval_s
         self._retry_s = retry_s
-        self._pending: dict[int, int] = {}
+        self._pending: set[int] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._flushes = 0
+        self._tag = f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
         self.redis_ok = True
 
     def start(self) -> None:
@@ -61,32 +74,34 @@ class Enqueuer:
             await self._task
 
     async def add(self, work: dict[int, int]) -> None:
-        for conv, upto in work.items():
-            self._pending[conv] = max(upto, self._pending.get(conv, 0))
+        self._pending.update(work)
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing or self._pending:
             await self._wake.wait()
             self._wake.clear()
-            if self._pending:
-                work, self._pending = self._pending, {}
-                try:
-                    await enqueue_processing(self._redis, work)
-                    if not self.redis_ok:
-                        log.info("redis is back; processing jobs enqueued again")
-                    self.redis_ok = True
-                except (RedisError, OSError) as exc:
-                    if self.redis_ok:
-                        log.warning("redis unavailable; messages stay pending for the sweeper", error=str(exc))
-                    self.redis_ok = False
-                    for conv, upto in work.items():
-                        self._pending[conv] = max(upto, self._pending.get(conv, 0))
-                    if not self._closing:
-                        await asyncio.sleep(self._retry_s)
-                        self._wake.set()
-            if self._closing:
-                return
+            if not self._pending:
+                continue
+            work, self._pending = self._pending, set()
+            self._flushes += 1
+            try:
+                await enqueue_processing(self._redis, work, f"{self._tag}.{self._flushes}")
+                if not self.redis_ok:
+                    log.info("redis is back; processing jobs enqueued again")
+                self.redis_ok = True
+            except (RedisError, OSError) as exc:
+                if self.redis_ok:
+                    log.warning("redis unavailable; messages stay pending for the sweeper", error=str(exc))
+                self.redis_ok = False
+                self._pending |= work
+                if self._closing:
+                    return  # the sweeper finds them after a restart
+                await asyncio.sleep(self._retry_s)
+                self._wake.set()
+                continue
+            if not self._closing:
+                await asyncio.sleep(self._interval_s)
 
 
 async def pending_work(now: datetime, grace: timedelta, limit: int = 1000) -> dict[int, int]:
@@ -116,6 +131,6 @@ async def sweep(redis: ArqRedis, now: datetime, grace: timedelta) -> int:
     """
     work = await pending_work(now, grace)
     if work:
-        await enqueue_processing(redis, work, suffix=f"sweep{int(now.timestamp())}")
+        await enqueue_processing(redis, work, f"sweep.{now.timestamp():.3f}")
         log.info("sweeper enqueued pending conversations", conversations=len(work))
     return len(work)

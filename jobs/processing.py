@@ -44,9 +44,17 @@ class BatchResult:
     blocked: bool  # a message failed and will be retried later: stop, to keep the order
 
 
-async def process_conversation(ctx: dict[str, Any], conversation_id: int) -> int:
-    """arq job: drain the conversation's pending messages. Returns how many it processed."""
+async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]) -> int:
+    """arq job: drain each conversation's pending messages. Returns how many it processed."""
     deps: WorkerDeps = ctx["deps"]
+    total = 0
+    for conversation_id in conversation_ids:
+        total += await drain_conversation(deps, conversation_id)
+    return total
+
+
+async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
+    """Process the conversation's pending messages in order, unless another processor holds it."""
     ttl = deps.settings.processing.lock_ttl_s
     total = 0
     while True:

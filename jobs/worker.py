@@ -17,7 +17,7 @@ from bot.db import open_db
 from bot.queue import PROCESS_JOB, arq_redis, sweep
 from bot.reference import load_directory
 from bot.settings import Settings
-from jobs.processing import WorkerDeps, process_conversation
+from jobs.processing import WorkerDeps, process_conversations
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +32,7 @@ async def sweep_pending(ctx: dict[str, Any]) -> int:
 def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
     processing = deps.settings.processing
     return Worker(
-        functions=[func(process_conversation, name=PROCESS_JOB, keep_result=0, max_tries=5, timeout=120)],
+        functions=[func(process_conversations, name=PROCESS_JOB, keep_result=0, max_tries=5, timeout=120)],
         cron_jobs=[cron(sweep_pending, second=set(range(0, 60, 10)), run_at_startup=True, keep_result=0)],
         redis_pool=deps.redis,
         ctx={"deps": deps},

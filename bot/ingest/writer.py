@@ -19,15 +19,12 @@ import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from bot.ingest.dedup import Candidate, Decision, Verdict, decide
+from bot.ingest.dedup import Candidate, Verdict, decide
 from bot.ingest.incoming import ConversationRef, Incoming
+from bot.ingest.store import IngestStore, NewMessage
 from models.conversations import Conversation, ConversationAlias, ConversationName
-from models.messages import InboundMessage, MessageSighting
 
 log = structlog.get_logger(__name__)
-
-# Any fixed 64-bit number: serialises the dedup decision between ingest processes on PostgreSQL.
-_INGEST_LOCK_KEY = 0x57_4B_48_55_42_01
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,111 +151,62 @@ class IngestWriter:
 
     async def _commit(self, batch: Sequence[Incoming]) -> tuple[list[Stored], dict[int, int]]:
         async with in_transaction() as conn:
-            if self._dialect == "postgres":
-                await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_INGEST_LOCK_KEY])
+            store = IngestStore(self._dialect, conn)
+            await store.lock()
             conv_ids = await self._resolve_conversations(conn, batch)
-            by_ext, by_hash = await self._load_candidates(conn, batch)
+            by_id, by_ext, by_hash = await self._load_candidates(store, batch)
+            ids = iter(await store.reserve_ids(len(batch)))
+            new: list[NewMessage] = []
+            sightings: list[tuple[int, Incoming]] = []
+            attach: list[tuple[int, str, str]] = []
             results: list[Stored] = []
             fresh: dict[int, int] = {}
             for incoming in batch:
                 conv_id = conv_ids[(incoming.conversation.kind, incoming.conversation.key)]
                 ext = by_ext.get(incoming.external_id) if incoming.external_id else None
                 decision = decide(incoming, ext, by_hash[incoming.content_hash], self._window)
-                message_id = await self._apply(conn, incoming, conv_id, decision)
                 if decision.verdict is Verdict.NEW:
+                    message_id = next(ids)
+                    new.append(NewMessage(message_id, conv_id, incoming))
                     candidate = Candidate(message_id, incoming.content_hash, incoming.received_at)
+                    by_id[message_id] = candidate
                     by_hash[incoming.content_hash].append(candidate)
                     fresh[conv_id] = message_id
                 else:
-                    candidate = by_ext.get(incoming.external_id or "") or next(
-                        c for c in by_hash[incoming.content_hash] if c.message_id == message_id
-                    )
-                if decision.verdict is not Verdict.REDELIVERY or decision.attach_external_id:
+                    assert decision.message_id is not None
+                    message_id = decision.message_id
+                    candidate = by_id[message_id]
+                if decision.verdict is not Verdict.REDELIVERY:
+                    sightings.append((message_id, incoming))
+                    candidate.sightings[incoming.robot_id] = incoming.external_id
+                elif decision.attach_external_id and incoming.external_id:
+                    attach.append((message_id, incoming.robot_id, incoming.external_id))
                     candidate.sightings[incoming.robot_id] = incoming.external_id
                 if incoming.external_id:
                     by_ext[incoming.external_id] = candidate
                 results.append(Stored(message_id, conv_id, decision.verdict))
-            if fresh:
-                newest = max(i.received_at for i in batch)
-                await Conversation.filter(id__in=list(fresh)).using_db(conn).update(last_message_at=newest)
+            await store.insert_messages(new)
+            await store.insert_sightings(sightings)
+            await store.attach_external_ids(attach)
+            await store.touch_conversations(sorted(fresh), max(i.received_at for i in batch))
         return results, fresh
 
-    async def _apply(self, conn: BaseDBAsyncClient, incoming: Incoming, conv_id: int, decision: Decision) -> int:
-        if decision.verdict is Verdict.NEW:
-            message = await InboundMessage.create(
-                using_db=conn,
-                conversation_id=conv_id,
-                sender_name=incoming.sender,
-                text=incoming.text,
-                raw_text=incoming.raw_text,
-                text_type=incoming.text_type,
-                room_type=incoming.conversation.room_type,
-                at_me=incoming.at_me,
-                content_hash=incoming.content_hash,
-                received_at=incoming.received_at,
-                payload=incoming.payload,
-                file_base64=incoming.file_base64,
-            )
-            await self._add_sighting(conn, message.id, incoming)
-            return int(message.id)
-        assert decision.message_id is not None
-        if decision.verdict is Verdict.COPY:
-            await self._add_sighting(conn, decision.message_id, incoming)
-        elif decision.attach_external_id:
-            await (
-                MessageSighting.filter(message_id=decision.message_id, robot_id=incoming.robot_id)
-                .using_db(conn)
-                .update(external_id=incoming.external_id)
-            )
-        return decision.message_id
-
-    @staticmethod
-    async def _add_sighting(conn: BaseDBAsyncClient, message_id: int, incoming: Incoming) -> None:
-        await MessageSighting.create(
-            using_db=conn,
-            message_id=message_id,
-            robot_id=incoming.robot_id,
-            external_id=incoming.external_id,
-            at_me=incoming.at_me,
-            received_at=incoming.received_at,
-        )
-
     async def _load_candidates(
-        self, conn: BaseDBAsyncClient, batch: Sequence[Incoming]
-    ) -> tuple[dict[str, Candidate], defaultdict[str, list[Candidate]]]:
-        hashes = {i.content_hash for i in batch}
-        ext_ids = {i.external_id for i in batch if i.external_id}
+        self, store: IngestStore, batch: Sequence[Incoming]
+    ) -> tuple[dict[int, Candidate], dict[str, Candidate], defaultdict[str, list[Candidate]]]:
+        """Stored messages this batch may repeat: by message id, by external id, by content hash."""
+        hashes = sorted({i.content_hash for i in batch})
+        ext_ids = sorted({i.external_id for i in batch if i.external_id})
         since = min(i.received_at for i in batch) - self._window
-        rows = await (
-            InboundMessage.filter(content_hash__in=list(hashes), received_at__gte=since)
-            .using_db(conn)
-            .order_by("id")
-            .values_list("id", "content_hash", "received_at")
-        )
-        candidates: dict[int, Candidate] = {mid: Candidate(mid, h, at) for mid, h, at in rows}
+        candidates = await store.candidates(hashes, ext_ids, since)
         by_ext: dict[str, Candidate] = {}
-        if ext_ids:
-            ext_rows = await (
-                MessageSighting.filter(external_id__in=list(ext_ids))
-                .using_db(conn)
-                .values_list("message_id", "message__content_hash", "message__received_at")
-            )
-            for mid, h, at in ext_rows:
-                candidates.setdefault(mid, Candidate(mid, h, at))
-        if candidates:
-            sightings = await (
-                MessageSighting.filter(message_id__in=list(candidates))
-                .using_db(conn)
-                .values_list("message_id", "robot_id", "external_id")
-            )
-            for mid, robot, ext in sightings:
-                candidates[mid].sightings[robot] = ext
-                if ext:
-                    by_ext[ext] = candidates[mid]
         by_hash: defaultdict[str, list[Candidate]] = defaultdict(list)
         for candidate in sorted(candidates.values(), key=lambda c: c.message_id):
             by_hash[candidate.content_hash].append(candidate)
-        return by_ext, by_hash
+            for ext in candidate.sightings.values():
+                if ext:
+                    by_ext[ext] = candidate
+        return candidates, by_ext, by_hash
 
     async def _resolve_conversations(
         self, conn: BaseDBAsyncClient, batch: Sequence[Incoming]

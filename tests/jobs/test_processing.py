@@ -20,7 +20,7 @@ from bot.queue import arq_redis, pending_work
 from bot.reference import load_directory, sync_reference_data
 from bot.settings import Settings
 from handlers import pipeline
-from jobs.processing import MAX_ATTEMPTS, WorkerDeps, process_conversation
+from jobs.processing import MAX_ATTEMPTS, WorkerDeps, drain_conversation, process_conversations
 from models.messages import InboundMessage, ProcessingState
 from tests.conftest import build_settings
 
@@ -59,11 +59,11 @@ async def test_messages_are_processed_in_order_with_sender_roles(deps: WorkerDep
     senders = ["号主A", "小王", "小助手", "阿杰", "张经理", "号主B"]
     ids = await ingest(deps, [body(f"消息{i}", sender=s) for i, s in enumerate(senders)])
     conv_id = (await InboundMessage.get(id=ids[0])).conversation_id  # type: ignore[attr-defined]
-    assert await process_conversation({"deps": deps}, conv_id) == len(ids)
+    assert await process_conversations({"deps": deps}, [conv_id]) == len(ids)
     rows = await InboundMessage.filter(id__in=ids).order_by("id")
     assert [r.sender_role for r in rows] == ["user", "staff", "robot", "operator", "manager", "user"]
     assert all(r.state == ProcessingState.PROCESSED and r.attempts == 1 for r in rows)
-    assert await process_conversation({"deps": deps}, conv_id) == 0  # nothing left: a second run is a no-op
+    assert await drain_conversation(deps, conv_id) == 0  # nothing left: a second run is a no-op
 
 
 async def test_concurrent_processors_handle_each_message_once_in_order(
@@ -79,8 +79,8 @@ async def test_concurrent_processors_handle_each_message_once_in_order(
         seen.append(message.id)
         await asyncio.sleep(0)  # let the other processors run between messages
 
-    ctx = {"deps": replace(deps, steps=(*deps.steps, recording_step))}
-    counts = await asyncio.gather(*(process_conversation(ctx, conv_id) for _ in range(4)))
+    recording = replace(deps, steps=(*deps.steps, recording_step))
+    counts = await asyncio.gather(*(drain_conversation(recording, conv_id) for _ in range(4)))
     assert sum(counts) == 120
     assert seen == ids  # each exactly once, in arrival order
     assert await InboundMessage.filter(state=ProcessingState.PROCESSED).count() == 120
@@ -98,13 +98,13 @@ async def test_a_failing_message_blocks_its_conversation_then_fails_after_retrie
         if message.text == "坏":
             raise RuntimeError("boom")
 
-    ctx = {"deps": replace(deps, steps=(*deps.steps, exploding_step))}
-    assert await process_conversation(ctx, conv_id) == 1  # the first; then blocked to keep order
+    exploding = replace(deps, steps=(*deps.steps, exploding_step))
+    assert await drain_conversation(exploding, conv_id) == 1  # the first; then blocked to keep order
     bad = await InboundMessage.get(id=ids[1])
     assert (bad.state, bad.attempts, bad.error) == (ProcessingState.PENDING, 1, "RuntimeError: boom")
     assert (await InboundMessage.get(id=ids[2])).state == ProcessingState.PENDING
     for _ in range(MAX_ATTEMPTS - 1):
-        await process_conversation(ctx, conv_id)
+        await drain_conversation(exploding, conv_id)
     states = [m.state for m in await InboundMessage.filter(id__in=ids).order_by("id")]
     assert states == [ProcessingState.PROCESSED, ProcessingState.FAILED, ProcessingState.PROCESSED]
 
