@@ -16,8 +16,8 @@ from bot.api.envelope import error_middleware
 from bot.api.routes import routes as api_routes
 from bot.callbacks.routes import routes as callback_routes
 from bot.clock import Clock, SystemClock
-from bot.db import dialect_of, open_db
-from bot.ingest.writer import IngestWriter
+from bot.db import open_db
+from bot.ingest.writer import IngestWriter, backend_for
 from bot.keys import CLOCK, DIRECTORY, ENQUEUER, REDIS, SETTINGS, WRITER
 from bot.queue import Enqueuer, arq_redis, sweep
 from bot.reference import load_directory, sync_reference_data
@@ -49,13 +49,12 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     writer = IngestWriter(
-        dialect=dialect_of(settings.database.url),
-        dedup_window=timedelta(seconds=settings.ingest.dedup_window_s),
+        backend=backend_for(settings.database.url, timedelta(seconds=settings.ingest.dedup_window_s)),
         max_batch=settings.ingest.max_batch,
         on_committed=app[ENQUEUER].add,
         retry_budget_s=settings.ingest.commit_retry_s,
     )
-    writer.start()
+    await writer.start()
     app[WRITER] = writer
     yield
     await writer.stop()  # drains: every accepted callback is committed before shutdown

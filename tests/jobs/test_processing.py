@@ -13,9 +13,9 @@ import pytest
 
 from bot.callbacks.payloads import MessageCallback
 from bot.clock import FrozenClock
-from bot.db import dialect_of, open_db
+from bot.db import open_db
 from bot.ingest.incoming import normalise
-from bot.ingest.writer import IngestWriter
+from bot.ingest.writer import IngestWriter, backend_for
 from bot.queue import arq_redis, pending_work
 from bot.reference import load_directory, sync_reference_data
 from bot.settings import Settings
@@ -37,10 +37,9 @@ async def deps(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) 
 
 
 async def ingest(deps: WorkerDeps, bodies: list[dict[str, Any]]) -> list[int]:
-    writer = IngestWriter(
-        dialect=dialect_of(deps.settings.database.url), dedup_window=timedelta(seconds=15), max_batch=100
-    )
-    writer.start()
+    window = timedelta(seconds=15)
+    writer = IngestWriter(backend=backend_for(deps.settings.database.url, window), max_batch=100)
+    await writer.start()
     ids = []
     for body in bodies:
         callback = MessageCallback.model_validate(body)

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.callbacks.payloads import MessageCallback
-from bot.db import dialect_of, open_db
+from bot.db import open_db
 from bot.ingest.incoming import Incoming, normalise
-from bot.ingest.writer import IngestUnavailable, IngestWriter, Stored
+from bot.ingest.plan import BatchPlan
+from bot.ingest.writer import Backend, IngestUnavailable, IngestWriter, backend_for
 from models.messages import InboundMessage
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -22,19 +23,28 @@ def incoming(i: int) -> Incoming:
     return normalise("wt-robot-1", MessageCallback.model_validate(body), T0 + timedelta(milliseconds=i))
 
 
-class FlakyWriter(IngestWriter):
+class FlakyBackend:
     """Fails its first `failures` commits the way a dropped database connection does."""
 
-    def __init__(self, failures: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, real: Backend, failures: int) -> None:
+        self.real = real
         self.failures = failures
         self.calls = 0
 
-    async def _commit(self, batch: Sequence[Incoming]) -> tuple[list[Stored], dict[int, int]]:
+    async def open(self) -> None:
+        await self.real.open()
+
+    async def close(self) -> None:
+        await self.real.close()
+
+    async def commit(self, batch: Sequence[Incoming]) -> BatchPlan:
         self.calls += 1
         if self.calls <= self.failures:
             raise ConnectionResetError("connection to the database was lost")
-        return await super()._commit(batch)
+        return await self.real.commit(batch)
+
+
+WINDOW = timedelta(seconds=15)
 
 
 @pytest.fixture
@@ -44,8 +54,8 @@ async def db(db_url: str) -> AsyncIterator[str]:
 
 
 async def test_concurrent_submits_share_transactions(db: str) -> None:
-    writer = IngestWriter(dialect=dialect_of(db), dedup_window=timedelta(seconds=15), max_batch=50)
-    writer.start()
+    writer = IngestWriter(backend=backend_for(db, WINDOW), max_batch=50)
+    await writer.start()
     results = await asyncio.gather(*(writer.submit(incoming(i)) for i in range(200)))
     await writer.stop()
     assert len({r.message_id for r in results}) == 200
@@ -56,19 +66,19 @@ async def test_concurrent_submits_share_transactions(db: str) -> None:
 
 
 async def test_a_short_outage_is_ridden_out(db: str) -> None:
-    writer = FlakyWriter(2, dialect=dialect_of(db), dedup_window=timedelta(seconds=15), max_batch=50)
-    writer.start()
+    backend = FlakyBackend(backend_for(db, WINDOW), failures=2)
+    writer = IngestWriter(backend=backend, max_batch=50)
+    await writer.start()
     stored = await writer.submit(incoming(1))
     await writer.stop()
-    assert writer.calls == 3
+    assert backend.calls == 3
     assert await InboundMessage.filter(id=stored.message_id).exists()
 
 
 async def test_a_long_outage_fails_the_callers_and_stores_nothing(db: str) -> None:
-    writer = FlakyWriter(
-        100, dialect=dialect_of(db), dedup_window=timedelta(seconds=15), max_batch=50, retry_budget_s=0.2
-    )
-    writer.start()
+    backend = FlakyBackend(backend_for(db, WINDOW), failures=100)
+    writer = IngestWriter(backend=backend, max_batch=50, retry_budget_s=0.2)
+    await writer.start()
     with pytest.raises(IngestUnavailable, match="connection to the database was lost"):
         await writer.submit(incoming(1))
     await writer.stop()

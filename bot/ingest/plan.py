@@ -1,0 +1,83 @@
+"""Planning a batch: which callbacks are new messages, copies or re-deliveries, and what to write. Pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.ingest.dedup import Candidate, Verdict, decide
+from bot.ingest.incoming import Incoming
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What happened to one callback."""
+
+    message_id: int
+    conversation_id: int
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    id: int
+    conversation_id: int
+    incoming: Incoming
+
+
+@dataclass
+class BatchPlan:
+    new: list[NewMessage] = field(default_factory=list)
+    sightings: list[tuple[int, Incoming]] = field(default_factory=list)  # (message id, report)
+    attach: list[tuple[int, str, str]] = field(default_factory=list)  # (message id, robot, external id)
+    results: list[Stored] = field(default_factory=list)
+    fresh: dict[int, int] = field(default_factory=dict)  # conversation id -> newest new message id
+
+
+def plan_batch(
+    batch: Sequence[Incoming],
+    conversation_ids: Mapping[tuple[str, str], int],
+    candidates: dict[int, Candidate],
+    ids: Iterator[int],
+    window: timedelta,
+) -> BatchPlan:
+    """Decide every callback in arrival order; later callbacks see the messages earlier ones created.
+
+    `candidates`: stored messages the batch may repeat (with their sightings), by message id.
+    `ids`: fresh message ids in increasing order, at least one per callback.
+    """
+    by_ext: dict[str, Candidate] = {}
+    by_hash: defaultdict[str, list[Candidate]] = defaultdict(list)
+    for candidate in sorted(candidates.values(), key=lambda c: c.message_id):
+        by_hash[candidate.content_hash].append(candidate)
+        for ext in candidate.sightings.values():
+            if ext:
+                by_ext[ext] = candidate
+    plan = BatchPlan()
+    for incoming in batch:
+        conv_id = conversation_ids[(incoming.conversation.kind, incoming.conversation.key)]
+        known = by_ext.get(incoming.external_id) if incoming.external_id else None
+        decision = decide(incoming, known, by_hash[incoming.content_hash], window)
+        if decision.verdict is Verdict.NEW:
+            message_id = next(ids)
+            plan.new.append(NewMessage(message_id, conv_id, incoming))
+            candidate = Candidate(message_id, incoming.content_hash, incoming.received_at)
+            candidates[message_id] = candidate
+            by_hash[incoming.content_hash].append(candidate)
+            plan.fresh[conv_id] = message_id
+        else:
+            assert decision.message_id is not None
+            message_id = decision.message_id
+            candidate = candidates[message_id]
+        if decision.verdict is not Verdict.REDELIVERY:
+            plan.sightings.append((message_id, incoming))
+            candidate.sightings[incoming.robot_id] = incoming.external_id
+        elif decision.attach_external_id and incoming.external_id:
+            plan.attach.append((message_id, incoming.robot_id, incoming.external_id))
+            candidate.sightings[incoming.robot_id] = incoming.external_id
+        if incoming.external_id:
+            by_ext[incoming.external_id] = candidate
+        plan.results.append(Stored(message_id, conv_id, decision.verdict))
+    return plan

@@ -1,0 +1,101 @@
+"""The ingest statements, for either placeholder style (`?` for SQLite, `$n` for PostgreSQL).
+
+The SQL text holds only placeholders and fixed names; every value is a parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+MESSAGE_COLUMNS: Final = (
+    "id",
+    "conversation_id",
+    "sender_name",
+    "text",
+    "raw_text",
+    "text_type",
+    "room_type",
+    "at_me",
+    "content_hash",
+    "received_at",
+    "payload",
+    "file_base64",
+    "state",
+    "attempts",
+)
+SIGHTING_COLUMNS: Final = ("message_id", "robot_id", "external_id", "at_me", "received_at")
+
+
+@dataclass(frozen=True)
+class Statements:
+    postgres: bool
+
+    def marks(self, count: int, start: int = 1) -> str:
+        if self.postgres:
+            return ", ".join(f"${i}" for i in range(start, start + count))
+        return ", ".join("?" * count)
+
+    def recent_by_hash(self, count: int) -> str:
+        return (
+            "SELECT id, content_hash, received_at FROM inbound_messages "
+            f"WHERE content_hash IN ({self.marks(count)}) AND received_at >= {self.marks(1, count + 1)}"
+        )
+
+    def by_external_id(self, count: int) -> str:
+        return (
+            "SELECT m.id, m.content_hash, m.received_at FROM message_sightings s "
+            "JOIN inbound_messages m ON m.id = s.message_id "
+            f"WHERE s.external_id IN ({self.marks(count)})"
+        )
+
+    def sightings_of(self, count: int) -> str:
+        return (
+            f"SELECT message_id, robot_id, external_id FROM message_sightings WHERE message_id IN ({self.marks(count)})"
+        )
+
+    @property
+    def insert_message(self) -> str:
+        return (
+            f"INSERT INTO inbound_messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({self.marks(len(MESSAGE_COLUMNS))})"
+        )
+
+    @property
+    def insert_sighting(self) -> str:
+        columns = ", ".join(SIGHTING_COLUMNS)
+        return f"INSERT INTO message_sightings ({columns}) VALUES ({self.marks(len(SIGHTING_COLUMNS))})"
+
+    @property
+    def attach_external_id(self) -> str:
+        a, b, c = self.marks(3).split(", ")
+        return f"UPDATE message_sightings SET external_id = {a} WHERE message_id = {b} AND robot_id = {c}"
+
+    def touch_conversations(self, count: int) -> str:
+        return f"UPDATE conversations SET last_message_at = {self.marks(1)} WHERE id IN ({self.marks(count, 2)})"
+
+    @property
+    def find_conversation(self) -> str:
+        a, b = self.marks(2).split(", ")
+        return f"SELECT id, name FROM conversations WHERE kind = {a} AND key = {b}"
+
+    @property
+    def find_alias(self) -> str:
+        a, b = self.marks(2).split(", ")
+        return f"SELECT conversation_id FROM conversation_aliases WHERE kind = {a} AND key = {b}"
+
+    @property
+    def insert_conversation(self) -> str:
+        returning = " RETURNING id" if self.postgres else ""
+        return f"INSERT INTO conversations (kind, key, name, room_type, created_at) VALUES ({self.marks(5)}){returning}"
+
+    @property
+    def rename_conversation(self) -> str:
+        a, b = self.marks(2).split(", ")
+        return f"UPDATE conversations SET name = {a} WHERE id = {b}"
+
+    @property
+    def record_name(self) -> str:
+        return (
+            "INSERT INTO conversation_names (conversation_id, name, first_seen_at) "
+            f"VALUES ({self.marks(3)}) ON CONFLICT (conversation_id, name) DO NOTHING"
+        )
