@@ -52,7 +52,9 @@ class InboundMessage(Model):
 
     class Meta:
         table = "inbound_messages"
-        indexes = (("conversation_id", "state", "id"), ("content_hash", "received_at"))
+        # Only what processing reads; dedup uses the ingest process's mirror (bot/ingest/recent.py),
+        # so no random-key index slows every insert.
+        indexes = (("state", "conversation_id", "id"),)  # a conversation's pending messages; the sweeper
 
 
 class MessageSighting(Model):
@@ -69,5 +71,4 @@ class MessageSighting(Model):
 
     class Meta:
         table = "message_sightings"
-        unique_together = (("message", "robot_id"), ("robot_id", "external_id"))
-        indexes = (("external_id",),)
+        unique_together = (("message", "robot_id"),)

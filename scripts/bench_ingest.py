@@ -149,7 +149,7 @@ function request()
 end
 function response(status, headers, body)
   if status < 200 or status > 299 then non2xx = non2xx + 1; return end
-  if body:find('"duplicate": false', 1, true) then new_ids[#new_ids + 1] = body:match('"messageId": (%d+)') end
+  if body:find('"duplicate":%s*false') then new_ids[#new_ids + 1] = body:match('"messageId":%s*(%d+)') end
 end
 function done(summary, latency, requests)
   local o, c, r, bad, ids, e = 0, 0, 0, 0, {}, summary.errors
@@ -434,6 +434,7 @@ def report(bench: Bench, loads: dict[str, Load], checks: list[Check], notes: lis
 def server_notes(log: Path, shutdown_s: float) -> list[str]:
     lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
     notes = [f"the hub logged {len(lines)} lines at WARNING and above; first: {line[:300]}" for line in lines[:1]]
+    (Path("/tmp/last-hub.log")).write_text(log.read_text(errors="replace"))
     notes += [f"  {line[:300]}" for line in lines[1:6]]
     if shutdown_s > 5:
         notes.append(f"the hub took {shutdown_s:.1f} s to exit after SIGTERM")

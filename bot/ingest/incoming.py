@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from tortoise.fields.data import JSON_DUMPS
+
 from bot.callbacks.payloads import MessageCallback
 
 ConversationKind = Literal["group", "private"]
@@ -36,6 +38,7 @@ class Incoming:
     content_hash: str
     received_at: datetime
     payload: dict[str, Any]
+    payload_json: str  # `payload` as stored: the body text itself when it was JSON without image data
     file_base64: str | None
 
 
@@ -66,9 +69,14 @@ def content_hash(conversation: ConversationRef, sender: str, raw_text: str, text
 
 
 def normalise(
-    robot_id: str, callback: MessageCallback, received_at: datetime, raw: Mapping[str, Any] | None = None
+    robot_id: str,
+    callback: MessageCallback,
+    received_at: datetime,
+    raw: Mapping[str, Any] | None = None,
+    raw_json: str | None = None,
 ) -> Incoming:
-    """`raw`: the body as received (kept verbatim, minus the image data, which gets its own column)."""
+    """`raw`: the body as received, `raw_json` its text when it was JSON (kept verbatim, minus any
+    image data, which gets its own column)."""
     conversation = conversation_of(callback)
     raw_text = callback.raw_spoken if callback.raw_spoken is not None else callback.spoken
     source = raw if raw is not None else callback.model_dump(by_alias=True, exclude_none=True)
@@ -76,6 +84,8 @@ def normalise(
     file_base64 = callback.file_base64 or None
     if file_base64:
         payload["fileBase64Length"] = len(file_base64)
+    if raw_json is None or "fileBase64" in source:
+        raw_json = JSON_DUMPS(payload)
     return Incoming(
         robot_id=robot_id,
         conversation=conversation,
@@ -88,5 +98,6 @@ def normalise(
         content_hash=content_hash(conversation, callback.received_name, raw_text, callback.text_type),
         received_at=received_at,
         payload=payload,
+        payload_json=raw_json,
         file_base64=file_base64,
     )

@@ -1,23 +1,23 @@
 """Ingest on PostgreSQL: the batch's statements in one transaction on tortoise's asyncpg pool.
 
-A transaction-scoped advisory lock serialises the dedup decision between ingest processes.
+A transaction-scoped advisory lock serialises ingest between processes; under it the batch first
+mirrors what other processes committed (bot/ingest/recent.py), then decides and writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime
 from typing import Final
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.fields.data import JSON_DUMPS
 from tortoise.transactions import in_transaction
 
 from bot.ingest.conversations import ConversationCache
-from bot.ingest.dedup import Candidate
 from bot.ingest.incoming import Incoming
 from bot.ingest.plan import BatchPlan, plan_batch
-from bot.ingest.sql import Statements
+from bot.ingest.recent import MessageRow, RecentMessages, SightingRow
+from bot.ingest.sql import LAST_MESSAGE_ID, LAST_SIGHTING_ID, WARM_ROWS, Statements
 from models.messages import ProcessingState
 
 # Any fixed 64-bit number.
@@ -25,8 +25,8 @@ INGEST_LOCK_KEY: Final = 0x57_4B_48_55_42_01
 
 
 class PostgresIngestBackend:
-    def __init__(self, window: timedelta) -> None:
-        self._window = window
+    def __init__(self, recent: RecentMessages) -> None:
+        self._recent = recent
         self._sql = Statements(postgres=True)
         self._conversations = ConversationCache()
 
@@ -37,23 +37,57 @@ class PostgresIngestBackend:
         return None
 
     async def commit(self, batch: Sequence[Incoming]) -> BatchPlan:
+        now = max(i.received_at for i in batch)
         try:
             async with in_transaction() as conn:
                 await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [INGEST_LOCK_KEY])
+                await self._sync_recent(conn, now)
                 await self._resolve_conversations(conn, batch)
-                candidates = await self._candidates(conn, batch)
+                candidates = self._recent.candidates(batch)
                 _, rows = await conn.execute_query(
                     "SELECT nextval(pg_get_serial_sequence('inbound_messages', 'id')) AS id "
                     "FROM generate_series(1, $1)",
                     [len(batch)],
                 )
-                ids = iter(sorted(int(row["id"]) for row in rows))
-                plan = plan_batch(batch, self._conversations.ids, candidates, ids, self._window)
-                await self._write(conn, plan, batch)
+                ids = sorted(int(row["id"]) for row in rows)
+                plan = plan_batch(batch, self._conversations.ids, candidates, iter(ids), self._recent.window)
+                await self._write(conn, plan, now)
+                _, top = await conn.execute_query(LAST_SIGHTING_ID)
         except BaseException:
             self._conversations.clear()
+            self._recent.reset()
             raise
+        self._recent.committed(candidates, ids[-1], int(top[0]["top"]))
+        self._recent.evict(now)
         return plan
+
+    async def _sync_recent(self, conn: BaseDBAsyncClient, now: datetime) -> None:
+        recent = self._recent
+        sql = self._sql
+        if not recent.loaded:
+            _, top_rows = await conn.execute_query(LAST_MESSAGE_ID)
+            top = int(top_rows[0]["top"])
+            since = now - recent.horizon
+            _, rows = await conn.execute_query(sql.messages_after, [max(top - WARM_ROWS, 0)])
+            messages = [
+                MessageRow(r["id"], r["content_hash"], r["received_at"]) for r in rows if r["received_at"] >= since
+            ]
+            first = messages[0].id - 1 if messages else top
+            _, sightings = await conn.execute_query(sql.sightings_of_messages_after, [first])
+            recent.load(
+                messages, (SightingRow(s["id"], s["message_id"], s["robot_id"], s["external_id"]) for s in sightings)
+            )
+            recent.last_message_id = top
+            _, last = await conn.execute_query(LAST_SIGHTING_ID)
+            recent.last_sighting_id = int(last[0]["top"])
+            return
+        _, fresh = await conn.execute_query(sql.messages_after, [recent.last_message_id])
+        _, sightings = await conn.execute_query(sql.sightings_after, [recent.last_sighting_id])
+        if fresh or sightings:
+            recent.load(
+                (MessageRow(r["id"], r["content_hash"], r["received_at"]) for r in fresh),
+                (SightingRow(s["id"], s["message_id"], s["robot_id"], s["external_id"]) for s in sightings),
+            )
 
     async def _resolve_conversations(self, conn: BaseDBAsyncClient, batch: Sequence[Incoming]) -> None:
         sql = self._sql
@@ -80,26 +114,7 @@ class PostgresIngestBackend:
             await conn.execute_query(sql.rename_conversation, [rename.name, rename.conversation_id])
             await conn.execute_query(sql.record_name, [rename.conversation_id, rename.name, rename.at])
 
-    async def _candidates(self, conn: BaseDBAsyncClient, batch: Sequence[Incoming]) -> dict[int, Candidate]:
-        sql = self._sql
-        hashes = sorted({i.content_hash for i in batch})
-        ext_ids = sorted({i.external_id for i in batch if i.external_id})
-        since = min(i.received_at for i in batch) - self._window
-        _, rows = await conn.execute_query(sql.recent_by_hash(len(hashes)), [*hashes, since])
-        rows = list(rows)
-        if ext_ids:
-            _, by_ext = await conn.execute_query(sql.by_external_id(len(ext_ids)), ext_ids)
-            rows += by_ext
-        found: dict[int, Candidate] = {}
-        for row in rows:
-            found.setdefault(row["id"], Candidate(row["id"], row["content_hash"], row["received_at"]))
-        if found:
-            _, sightings = await conn.execute_query(sql.sightings_of(len(found)), list(found))
-            for row in sightings:
-                found[row["message_id"]].sightings[row["robot_id"]] = row["external_id"]
-        return found
-
-    async def _write(self, conn: BaseDBAsyncClient, plan: BatchPlan, batch: Sequence[Incoming]) -> None:
+    async def _write(self, conn: BaseDBAsyncClient, plan: BatchPlan, now: datetime) -> None:
         sql = self._sql
         pending = ProcessingState.PENDING.value
         if plan.new:
@@ -117,7 +132,7 @@ class PostgresIngestBackend:
                         m.incoming.at_me,
                         m.incoming.content_hash,
                         m.incoming.received_at,
-                        JSON_DUMPS(m.incoming.payload),
+                        m.incoming.payload_json,
                         m.incoming.file_base64,
                         pending,
                         0,
@@ -134,5 +149,4 @@ class PostgresIngestBackend:
             await conn.execute_many(sql.attach_external_id, [[ext, mid, robot] for mid, robot, ext in plan.attach])
         if plan.fresh:
             conv_ids = sorted(plan.fresh)
-            newest = max(i.received_at for i in batch)
-            await conn.execute_query(sql.touch_conversations(len(conv_ids)), [newest, *conv_ids])
+            await conn.execute_query(sql.touch_conversations(len(conv_ids)), [now, *conv_ids])

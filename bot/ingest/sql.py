@@ -25,6 +25,10 @@ MESSAGE_COLUMNS: Final = (
     "attempts",
 )
 SIGHTING_COLUMNS: Final = ("message_id", "robot_id", "external_id", "at_me", "received_at")
+LAST_MESSAGE_ID: Final = "SELECT COALESCE(MAX(id), 0) AS top FROM inbound_messages"
+LAST_SIGHTING_ID: Final = "SELECT COALESCE(MAX(id), 0) AS top FROM message_sightings"
+# How many of the newest rows a fresh ingest process reads to rebuild its mirror (then filtered by time).
+WARM_ROWS: Final = 200_000
 
 
 @dataclass(frozen=True)
@@ -36,22 +40,22 @@ class Statements:
             return ", ".join(f"${i}" for i in range(start, start + count))
         return ", ".join("?" * count)
 
-    def recent_by_hash(self, count: int) -> str:
+    @property
+    def messages_after(self) -> str:
+        return f"SELECT id, content_hash, received_at FROM inbound_messages WHERE id > {self.marks(1)} ORDER BY id"
+
+    @property
+    def sightings_after(self) -> str:
         return (
-            "SELECT id, content_hash, received_at FROM inbound_messages "
-            f"WHERE content_hash IN ({self.marks(count)}) AND received_at >= {self.marks(1, count + 1)}"
+            "SELECT id, message_id, robot_id, external_id FROM message_sightings "
+            f"WHERE id > {self.marks(1)} ORDER BY id"
         )
 
-    def by_external_id(self, count: int) -> str:
+    @property
+    def sightings_of_messages_after(self) -> str:
         return (
-            "SELECT m.id, m.content_hash, m.received_at FROM message_sightings s "
-            "JOIN inbound_messages m ON m.id = s.message_id "
-            f"WHERE s.external_id IN ({self.marks(count)})"
-        )
-
-    def sightings_of(self, count: int) -> str:
-        return (
-            f"SELECT message_id, robot_id, external_id FROM message_sightings WHERE message_id IN ({self.marks(count)})"
+            "SELECT id, message_id, robot_id, external_id FROM message_sightings "
+            f"WHERE message_id > {self.marks(1)} ORDER BY id"
         )
 
     @property

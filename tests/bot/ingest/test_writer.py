@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -83,3 +84,42 @@ async def test_a_long_outage_fails_the_callers_and_stores_nothing(db: str) -> No
         await writer.submit(incoming(1))
     await writer.stop()
     assert await InboundMessage.all().count() == 0
+
+
+def copy_of(i: int, robot: str, ext: str | None = None) -> Incoming:
+    body = {"spoken": f"消息{i}", "receivedName": "号主", "groupName": f"群{i % 3}", "roomType": 1}
+    if ext:
+        body["messageId"] = ext
+    return normalise(robot, MessageCallback.model_validate(body), T0 + timedelta(milliseconds=i))
+
+
+async def test_a_restarted_writer_remembers_recent_messages(db: str) -> None:
+    first = IngestWriter(backend=backend_for(db, WINDOW, timedelta(minutes=10)), max_batch=50)
+    await first.start()
+    stored = await first.submit(copy_of(1, "wt-robot-1", ext="m-1"))
+    await first.stop()
+    second = IngestWriter(backend=backend_for(db, WINDOW, timedelta(minutes=10)), max_batch=50)
+    await second.start()
+    again = await second.submit(copy_of(1, "wt-robot-1", ext="m-1"))
+    copy = await second.submit(copy_of(1, "wt-robot-2"))
+    await second.stop()
+    assert again.message_id == copy.message_id == stored.message_id
+    assert await InboundMessage.all().count() == 1
+
+
+async def test_two_ingest_processes_stay_exact(db: str) -> None:
+    """Two writers on one database (as two server processes would be): each sees the other's rows."""
+    a = IngestWriter(backend=backend_for(db, WINDOW), max_batch=10)
+    b = IngestWriter(backend=backend_for(db, WINDOW), max_batch=10)
+    await a.start()
+    await b.start()
+    results = await asyncio.gather(
+        *(a.submit(copy_of(i, "wt-robot-1", ext=f"a{i}")) for i in range(40)),
+        *(b.submit(copy_of(i, "wt-robot-2", ext=f"b{i}")) for i in range(40)),
+        *(b.submit(copy_of(i, "wt-robot-1", ext=f"a{i}")) for i in range(0, 40, 4)),  # re-deliveries via b
+    )
+    await a.stop()
+    await b.stop()
+    assert await InboundMessage.all().count() == 40
+    reports = Counter(result.message_id for result in results)
+    assert sorted(set(reports.values())) == [2, 3]  # each message: two robots, some re-delivered once

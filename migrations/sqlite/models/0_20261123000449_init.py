@@ -89,8 +89,7 @@ CREATE TABLE IF NOT EXISTS "inbound_messages" (
     "rules_version" VARCHAR(64),
     "conversation_id" BIGINT NOT NULL REFERENCES "conversations" ("id") ON DELETE RESTRICT
 );
-CREATE INDEX IF NOT EXISTS "idx_inbound_mes_convers_e72811" ON "inbound_messages" ("conversation_id", "state", "id");
-CREATE INDEX IF NOT EXISTS "idx_inbound_mes_content_fa5a6a" ON "inbound_messages" ("content_hash", "received_at");
+CREATE INDEX IF NOT EXISTS "idx_inbound_mes_state_f7b6c9" ON "inbound_messages" ("state", "conversation_id", "id");
 CREATE TABLE IF NOT EXISTS "message_sightings" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "robot_id" VARCHAR(64) NOT NULL,
@@ -98,10 +97,8 @@ CREATE TABLE IF NOT EXISTS "message_sightings" (
     "at_me" INT NOT NULL,
     "received_at" TIMESTAMP NOT NULL,
     "message_id" BIGINT NOT NULL REFERENCES "inbound_messages" ("id") ON DELETE CASCADE,
-    CONSTRAINT "uid_message_sig_message_c6c9fc" UNIQUE ("message_id", "robot_id"),
-    CONSTRAINT "uid_message_sig_robot_i_f0f585" UNIQUE ("robot_id", "external_id")
+    CONSTRAINT "uid_message_sig_message_c6c9fc" UNIQUE ("message_id", "robot_id")
 ) /* One robot's report of a message; several robots in one group report the same message. */;
-CREATE INDEX IF NOT EXISTS "idx_message_sig_externa_071a8c" ON "message_sightings" ("external_id");
 CREATE TABLE IF NOT EXISTS "message_types" (
     "code" VARCHAR(64) NOT NULL PRIMARY KEY,
     "name" VARCHAR(64) NOT NULL,
@@ -134,56 +131,56 @@ async def downgrade(db: BaseDBAsyncClient) -> str:
 
 
 MODELS_STATE = (
-    "eJztXW1z2rgW/isavtzsTDeTkDTJdnfuDCG0y24CGWBfZrsdV2ABnhiJtURTZm/++5WMbW"
-    "xZdjCxHePqSxuOdGT7OfLReZP8b2NBTGTT4wEZE9Z4B/5tYLhA/I9owxvQgMvlliwIDI5t"
-    "t6cjurgkOKbMgRMx0BTaFHGSiejEsZbMIphT8cq2BZFMeEcLz7akFbb+WSGDkRlic+Twho"
-    "+fONnCJvqKqP9z+WBMLWSbkTu1THFtl26w9dKltefQee/2FJcbGxNirxZ423u5ZnOCg+78"
-    "bgR1hjByIENm6AHE/XlP6pM298oJzFmh4CbNLcFEU7iyWeiBx8aW1jCMXn9kDDsjw2hkgG"
-    "hCsIDXwoy6z7+AXw0b4Rmb858X50+b62xx2PQSF/y9NWj/3BocXZx/Jy5IuIw2out5LU23"
-    "6ckdAjK4GcRFfQuz+38GoP3++UDtE7ZYb2dY6WCfNq92QJv3SoTbbRN4b/F1iI1oHOBfhv"
-    "2eGuCAQULYtCYM/A/YFmVFId34abrCEwEiGK8sm1mYHovr/bdREP4pcAuAxMgLSv+xwygf"
-    "3bX+lAXQvu1fu5ARymaOO4o7wLUkDIQFPArFck046hCrJRLikmQy5mxFCcNXOuXCft3v30"
-    "Zgv+6OJLB/u7vu8NfAlQHvZDGX3O2NJLAJti2s0C2pWG+Z9oPaQ60qCqYcpG1ImTGBtj2G"
-    "kwcDsjjmNxwxZi2QGnQVv6x9vAGO/T9qJYtR964zHLXu7iMCuWmNOqKl6VLXEvXoQtJCwS"
-    "Dgj+7oZyB+gr/6vY6smIJ+o78a4p7gihEDk0cDmmFMfLJPikh84iCB+x6yjnLmIOXKren8"
-    "Ac0+ttfeDDwQsXsvS6rUV0tzT6lHObXUqyJ1xcvu3r3wiqYPIYNdEIR2foSOaURattODMs"
-    "hW1EBfEGYKk/PaY3//6wDZ0AU4PhfC/uHQHa8jhjvAGfHkvwM+NYwtaZIkcONNi+ZCpkAM"
-    "Z+4jiWuLKyXhluR7S9g+44YbMdE+65M3WsCBj2BjTwHiADKdun/66zw4shgFY2KugUXBCn"
-    "NEVws+PDLfAEoA78VZgMVE6wNasu+OGxLuBV0i55jBtTXrYpYhamDFp7unnKsbNJiJW/j+"
-    "h2bz7OyyeXJ2cfX2/PLy7dXJFe/r3m+86TLNNu1+EFZmROP5ZmdyKMFBE2R92Wt9kljLWa"
-    "DKlNDhrkdxM0Q7dmU5dku4tglUKLXk8FGIpfwA0usAXkioaLPuZgtCh3lqGB/NJxgdM20l"
-    "zOOAvycOsmb4V7R2Ye/yW4R4otIlcnbjwOBOMlk5mRtagb0TmWf86fkzo40GabeG7dZNp/"
-    "GU7C4Uaf22Cf6CHAq9545ZvpH2VKt3EupZQA7qY+OBi1iM+4DWjU/avDwE89IX2a7a2O9f"
-    "Q018erFLokq2EUN5qgs5TSXegyzYbrrXENrm27c7YMt7JYLrtkXR1UnWYvF1CFlsUIqBPF"
-    "xA207U0BHG5xV1XmifFKuoz5qXF4FqFj/SlPHwrnV7G3c9dIbhOTOtFr68m/pbIEq5Rbdv"
-    "5jDKrhOHVZP3XskEaFuQqipXsqQRwgZ/Swx4uG97PI8gL/A5YtWDh6wY06HytMUL0eriMV"
-    "lh824zWJ2wKstB37yPz3jpwUu7m6tuhLTGDhkqDKC5sPD3C2gisOCX4IC9C7JHIie0Rib4"
-    "zP/7DMbIJngGGAGfw1f8DI7Q8ewYwClDDoDAQeJpVLmqgi+moww6ylAzV01HGQ7LC/Ydr3"
-    "EmkKNcNcS6kLJu7R4/Z9kcrLsUEXPYuMm6MCuYywsx1WKhTskVTqRc0gtThnJq6sBEsmvm"
-    "UDElq5pA7G0Eneqe+H7yjt5J4KU/75t0ONcaCAZu54cHAXNIuX+AMKDiH+6DclfgaOMJgL"
-    "lFGXHWCvcjh/GUHob8GrhgaVejMhoszdXQWaFi7eGp5VBmiNdqDzMtxqwtNW2pHZqAtaVW"
-    "OZHUxFK75/emLvLyWlKtsiUiSxvtZIllquvSdk9V9EF17Z4Kne5QSGQqMXGbXDMeYtGHDk"
-    "QMnnwqye1M093vX0MzP/+MAn2wbDvTZN9y6Lme+1ync2uqcLVSpOEzVEMY4rK1EcaSA5pJ"
-    "8wQMe6meilVtRTXPWXMHzXPWTNQ8oimK7iOakIWxosjJtklI5qsf1nkdWhVyLfjwZIk4Sp"
-    "A+KLR9ouEeZyzPr28WXOXbPD2/PL86uzgPjPeAkmazx0t9uftlfcm6n3PLpM9E2n1Dpz7B"
-    "I3lWf7MneBQZp5HqJBXxmnglZXLcxtr0NcI1nIVGcD6q4mDiMAz3RvlP3t/twxBmxhzSua"
-    "CHTxP4pINAlQwCUSQynUbWWJDEVkMfuZBUGENfFSvOiFPVMPv9a4Fv2krS+XOU7ncFC8lt"
-    "v/fB7y47Y1LABz4aWQEP82jQ9wBdgJewBTBRo0d4ynMMTotV7Ln5BXpXZe67KqHYLZfV0/"
-    "J5SnS0AsrBelqyTbhzObTEVwtlXHQs7NBO/qrMSlhtRzZeZaMPpHq1aP7UspExhhRdnGcx"
-    "LCW2OkSbyzYtg3hDfA3p4NUiVrcUdVh95vIWksaSO8kCwGz4N+47vZtu78M74PH/je8H/X"
-    "ZnOOzccJpDJohSZP6N37e6t4I0hZZ3LP7r54EhY2ixVB17m2ilhllqY6TmZvwH8t5jTZd5"
-    "9ZEQVV7TkeMQJ8uSEjDoxWSPxWQTwMxaFCSx1QH5opcEdeQiGeKEgEUNsM0/IS+GEDXMU8"
-    "tEntUjlXVzmz8p6hbnlSCfCubDAz0F5Jv+b9e3HXA/6LS7w67nHQSrgNsYDWgMOq1bFeYO"
-    "glRVRp8Syo+y1WF2lx5bFhBSsnJUMz1doYTY6oB80TrbouJTB9OpwS+IHPG1A+WmkdR4ae"
-    "IY+uDxnaOnYeiMCaSZ5r2SuX6zP/8wagS47Jo+gb0OyJeewl3ZiBqi8ESpf1KK92XGOqBf"
-    "tDWp927qvZuHIJK89m4OOsPRoNsepW3eDEUMrNmc8dt64YmJXoHf0ButRvAXemSiDJuigl"
-    "KBbHIJpX9YbkSqz59H0scIuJ99+A8FDloSh4lPZ0HgDfcjoIhPOWhvOlFgYUA4y8whq6XP"
-    "wOYIUHGsiMcUP6WksKsozy5ZbEtOgy9auPWc4e9bcGsHORjabmOsOjTWqis9K1fpqb+kU4"
-    "IJFX4RMuAssdXPWC1mi7Wu4iopDqELi76RJKRvFmVdqqN82vHLy/EL2WYv9Plqe1L7G8nr"
-    "i07FKh3W42E/2ggmyX8ZefnP532XzfzaxW9JBvkFp/dM+J1lMXL8/rU7PyYvM7KqR/W8ti"
-    "IuOuzJoZgRJ9tp3SGeGoKcf0YxfFsxnJNzKRJbicWbjVewFgspdCIOM4hjIkVtWaI5F2XS"
-    "VZlKK+11jIgBohyatve9FJUdIfVINSUct68RfH7l9awJHRzUwcG4ijh8o2433zoZ5VTPWu"
-    "OsisGKumhD7Z0kqpMo014rXtUCsHlvQ9YxwG8jBqg3F77a5sI5xKa91ysW5dQ7far2glXE"
-    "e2ghx5rMGwqvwWtJ9Rbgtk9lfIRvxUF44TqebPrvUV350rrKqqn5Ek5+Ei9VBoS97jVE9/"
-    "TkZJfY4slJcnBRtClPGclisoRYtMmS0WR51cXs6f+Cxz0L"
+    "eJztXW1z4rYW/isavtx0ZptJSDZJt507Qwi7pU0gA/Rlut3xCizAEyNRS2yW6c1/v5LfsG"
+    "XZwcQmxqsveZF0ZPs58tFzzpHkfxsLYiKbHg/ImLDGO/BvA8MF4n/EK96ABlwuN8WigMGx"
+    "7bZ0RBO3CI4pc+BEdDSFNkW8yER04lhLZhHMS/HKtkUhmfCGFp5tilbY+meFDEZmiM2Rwy"
+    "s+fuLFFjbRV0SDf5cPxtRCthm7U8sU13bLDbZeumXtOXTeuy3F5cbGhNirBd60Xq7ZnOCw"
+    "Ob8bUTpDGDmQITPyAOL+/CcNirx75QXMWaHwJs1NgYmmcGWzyAOPjU1ZwzB6/ZEx7IwMo5"
+    "EDognBAl4LM+o+/wJ+NWyEZ2zO/704f/Kus8HBayUu+Htr0P65NTi6OP9OXJBwHXmq6/k1"
+    "Tbfqye0CMuh14qK+gdn9nQPooH0xUAcFG6w3I2zvYJ82r7ZAm7dKhdutE3hv8HWIjWgS4F"
+    "+G/Z4a4FBAQti0Jgz8D9gWZWUh3fhpusITASIYryybWZgei+v9t1ES/hlwC4BEzwtK/7Gj"
+    "KB/dtf6UFdC+7V+7kBHKZo7bi9vBtaQMhAU8CsNyTTjqEKs1EpGSdDLmYmUpIzA6+4X9ut"
+    "+/jcF+3R1JYP92d93hr4GrA97IYm5xtzeSwCbYtrDCtmRivRHaDWoftaoYmP0gbUPKjAm0"
+    "7TGcPBiQJTG/4Ygxa4HUoKvkZevjd3Ac/FErXYy6d53hqHV3H1PITWvUETVNt3QtlR5dSF"
+    "Yo7AT80R39DMS/4K9+ryMbprDd6K+GuCe4YsTA5NGAZhSToDgoiml84iCB+w66jksWoOXK"
+    "zen8Ac0+ttf+CDwQtfsvS6bWV0tzR63HJbXWq6J1xcvu3r3wiqYPEcIuCoR1foSOacRqNs"
+    "ODMshW1EBfEGYKynnti7//dYBs6AKcHAtR/3Do9tcR3R3giHgK3oGgNIotaZI0cJNVi+ZC"
+    "LoEYztxHEtcWV0rDLc33lrB9xg03Eqp91idvtIADH4HHpwBxAJlO3T+DeR4cWYyCMTHXwK"
+    "JghTmiqwXvHplvACWAt+IiwGKi9gEt2XfHDQn3ki5RcMzg2pp1McsRNbCSw903ztUNGszE"
+    "LXz/Q7N5dnbZPDm7uHp7fnn59urkird17zdZdZnFTbsfBMuMWbyAdqaHEhw0QdaXneYnSX"
+    "Q/E9Q+NXS481GShmjHbl+O3RKubQIVRi09fBQR2X8A6XUALyVU5M27+YLQUZkaxkeLCUYn"
+    "qK2EeRLw98RB1gz/itYu7F1+ixBPVLZEzm4cGNxplJUXc6IV8p3YOONPz58ZeRak3Rq2Wz"
+    "edxlO6u1Am+20T/AU5FPrPnWC+sfpM1juJtCwhB/Wx8cBVLPp9QOvGJ00vD4FeBirb1hoH"
+    "7WtoiU8vtklUyRwxkqe6kNNU4j3Ig63XvIbQNt++3QJb3ioVXLcujq5OspaLr0PIwkMpAf"
+    "JwAW071ULHBJ831EWhfVKuoT5rXl6Epln8k2WMh3et29uk66EzDM/RtFr48m7qb4Eo5Yxu"
+    "18xhXFwnDqum752SCdC2IFWtXMmTRogS/pbo8HDf9mQeQZ7gC8SqBw/ZMGZD5VuLF6LVxW"
+    "Oywuad11mdsNqXg+69j8946eFLu52rbkSsxhYZKgygubDw9wtoIrDgl+CAvQuzRyIntEYm"
+    "+Mx/fQZjZBM8A4yAz9ErfgZH6Hh2DOCUIQdA4CDxNKpcVckX01EGHWWomaumowyH5QUHjt"
+    "c4F8hxqRpiXcqybu0eP8dsDtZdiqk5Sm7yTswK4f2FmGoxUWfkCidSLumFKUM5NXVgKtk2"
+    "c6gYklVNIPY8RWe6J4GfvKV3Enrpz/smHS61BkKA8/xoJ2AOKfcPEAZU/OA+KHcFjjxPAM"
+    "wtyoizVrgfBfSn9DDk18AFS7salbFgWa6GzgqVy4enlkOZIV6rHWhaQlgzNc3UDk3BmqlV"
+    "TiU1YWr3/N7Ui7z8mkxWtkRkaaOtmFiudV2a91TFHlSX91TodIdSIlOpidv0NeMREX3oQI"
+    "zwFLOS3M413IP2NaT5xWcU6INl27kG+0ZCj/XCxzqdW1OFq5WhjUCgGsoQl62NMpYc0FyW"
+    "JxTYyfRUbNVW3PKcNbewPGfNVMsjquLoPqIJWRgripx8m4RkufphXdShVRHXgndPloijBO"
+    "mDwtqnEvek4P78+mbJq3ybp+eX51dnF+cheQ9Lsjh7cqkvd7+sL3n3c26E9JlI22/o1Cd4"
+    "pI/qb/YEjzLjNNI6SUW8JrmSMj1uY3ltjegazlIjOB/dQ03cu1IExPjPTzrGU8kYD0UikW"
+    "nkDfVIYjV0gUvJdDH0VTGhjHipGuagfS3wzZooOn+Ost2qcJ647fc+BM1lX0uK58BHIy/g"
+    "URkN+g6gC/BSdvilWvSYzP54/+mB0H69abLwTZNQbIbL60gFMnv0o8KSg3Wk+EUZwsyYQz"
+    "rPQzBkuVoY47JDXYd2sFdlZsJq+6nJRTT6vKlXC9ZPLRsZY0jRxXkeYimJ1SGYvG9qGUYY"
+    "knNIB68WiWVJcYc1EN7fRNJYcidZAJgP/8Z9p3fT7X14B3z5v/H9oN/uDIedG17mkAmiFJ"
+    "l/4/et7q0omkLLP/X+9dO8kDG0WKpOtU1lqVGR2pDUwsh/qO8d5nRZVp/4UOU5HTkOcfJM"
+    "KaGAnkx2mEy8AGbeNT+SWB2QL3tKUEcu0iFOCVjUANvi8+2iC7FEeWqZyGc90qptzvnTom"
+    "5JWQnyqRA+PNAzQL7p/3Z92wH3g067O+z63kE4C7iV8YDGoNO6VWHuIEhVq+QzQvlxsTqM"
+    "7r3HlgWElKwc1UjPNigRsTogX7bNtqj4ksF0avALIkd8zEC5JyQzXprahz5XfOvoaRQ6Yw"
+    "JprnGvFK7f6C8+jBoDLr+lTxGvA/J7T+GubEQNsZxEaX8y1ubLgnVAv2w2qbdm6q2Zh6CS"
+    "orZmDjrD0aDbHmXtzYxEDKzZnPHbeuGBiP76vaHfW43gL/VERBk2xQJJBbLpKySDs3BjWn"
+    "3+uJE+RsD9qsN/KHDQkjhMfBkLAr+7HwFFfMhB22tEgYUB4SIzh6yWgQCbI0DFqSG+UPIQ"
+    "ktKuojyaZLFZURp+sEKfTFKZaeENyPiSl/74Tfm0iBN95GBo58RZEqsfAS1nV7RembWn2I"
+    "JeLPSNJBYDqpN3qo7LaWeuKGcuwrde6MfV9nD1N5InFx+KVTpfx8d+5CkmzScZ+TnN5/0R"
+    "b3xt44ukg/yCA3cm/M7ykJygfe2OfCmKRlb1dJ3XNsRlhzI5FDPi5DtgOyJTQ5CLzxJGby"
+    "uBc3p+RBLb44LMxiuwxVIWLxGHGcQxkWK9WCqdiwvplZZKlvY6JGKAKIem7X/iRMUjpBaZ"
+    "VMJx2xrhF1Nej03o4KAODiZNxOGTuu1863SUMz1rjbMqBivWOhtq7yTVnMSFdprxqhaALX"
+    "prsY4BfhsxQL1h8NU2DM4hNu2dXrG4pN69U7UXrCLeQws51mTeUHgNfk2mtwA3bSrjI3wr"
+    "DsIL5/F06r/DismXrpWsmpnfw2lO4qXKgbDfvIbonp6cbBNbPDlJDy6KOuXJIXkoS0REU5"
+    "aclOVVJ7On/wNYcyJ2"
 )
