@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.rules.people import Directory
 from bot.settings import Settings
 from handlers.pipeline import DEFAULT_STEPS, Step, StepContext, run_pipeline
+from models.conversations import Conversation
 from models.messages import InboundMessage, ProcessingState
 
 log = structlog.get_logger(__name__)
@@ -92,6 +93,13 @@ async def process_batch(conversation_id: int, deps: WorkerDeps) -> BatchResult:
             )
             for message in messages:
                 await _process_one(message, deps, conn)
+            if messages:
+                # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
+                await (
+                    Conversation.filter(id=conversation_id)
+                    .using_db(conn)
+                    .update(last_message_at=messages[-1].received_at)
+                )
             return BatchResult(len(messages), blocked=False)
     except _TakenElsewhere:
         log.info("batch already processed elsewhere", conversation_id=conversation_id)
@@ -129,6 +137,11 @@ async def _process_singly(conversation_id: int, deps: WorkerDeps, size: int) -> 
         try:
             async with in_transaction() as conn:
                 await _process_one(message, deps, conn)
+                await (
+                    Conversation.filter(id=conversation_id)
+                    .using_db(conn)
+                    .update(last_message_at=message.received_at)
+                )
             processed += 1
         except _TakenElsewhere:
             return BatchResult(processed, blocked=True)

@@ -84,7 +84,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     total = await query.count()
     rows = (
         await query.annotate(message_count=Count("messages"))
-        .order_by("-last_message_at", "id")
+        .order_by("-last_message_at", "-id")
         .offset(offset)
         .limit(limit)
     )

@@ -51,13 +51,14 @@ class PostgresIngestBackend:
                 )
                 ids = sorted(int(row["id"]) for row in rows)
                 plan = plan_batch(batch, self._conversations.ids, candidates, iter(ids), self._recent.window)
-                await self._write(conn, plan, now)
-                _, top = await conn.execute_query(LAST_SIGHTING_ID)
+                await self._write(conn, plan)
         except BaseException:
             self._conversations.clear()
             self._recent.reset()
             raise
-        self._recent.committed(candidates, ids[-1], int(top[0]["top"]))
+        # Under the advisory lock sighting ids are consecutive; a gap only makes the next sync re-read some.
+        last_sighting = self._recent.last_sighting_id + len(plan.sightings)
+        self._recent.committed(candidates, ids[-1], last_sighting)
         self._recent.evict(now)
         return plan
 
@@ -114,7 +115,7 @@ class PostgresIngestBackend:
             await conn.execute_query(sql.rename_conversation, [rename.name, rename.conversation_id])
             await conn.execute_query(sql.record_name, [rename.conversation_id, rename.name, rename.at])
 
-    async def _write(self, conn: BaseDBAsyncClient, plan: BatchPlan, now: datetime) -> None:
+    async def _write(self, conn: BaseDBAsyncClient, plan: BatchPlan) -> None:
         sql = self._sql
         pending = ProcessingState.PENDING.value
         if plan.new:
@@ -147,6 +148,3 @@ class PostgresIngestBackend:
             )
         if plan.attach:
             await conn.execute_many(sql.attach_external_id, [[ext, mid, robot] for mid, robot, ext in plan.attach])
-        if plan.fresh:
-            conv_ids = sorted(plan.fresh)
-            await conn.execute_query(sql.touch_conversations(len(conv_ids)), [now, *conv_ids])

@@ -74,9 +74,6 @@ class Statements:
         a, b, c = self.marks(3).split(", ")
         return f"UPDATE message_sightings SET external_id = {a} WHERE message_id = {b} AND robot_id = {c}"
 
-    def touch_conversations(self, count: int) -> str:
-        return f"UPDATE conversations SET last_message_at = {self.marks(1)} WHERE id IN ({self.marks(count, 2)})"
-
     @property
     def find_conversation(self) -> str:
         a, b = self.marks(2).split(", ")

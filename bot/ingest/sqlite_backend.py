@@ -106,9 +106,8 @@ class SqliteIngestBackend:
             top = self._recent.last_message_id
             plan = plan_batch(batch, self._conversations.ids, candidates, itertools.count(top + 1), self._recent.window)
             mark("plan")
-            self._write(cur, plan, now)
+            self._write(cur, plan)
             mark("write")
-            last_sighting = int(cur.execute(LAST_SIGHTING_ID).fetchone()[0])
             cur.execute("COMMIT")
             mark("commit")
         except BaseException:
@@ -117,6 +116,8 @@ class SqliteIngestBackend:
             self._conversations.clear()
             self._recent.reset()  # plan_batch may have touched mirrored rows: rebuild from the database
             raise
+        # Under the write lock sighting ids are consecutive; a gap only makes the next sync re-read some.
+        last_sighting = self._recent.last_sighting_id + len(plan.sightings)
         self._recent.committed(candidates, plan.new[-1].id if plan.new else top, last_sighting)
         self._recent.evict(now)
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -170,7 +171,7 @@ class SqliteIngestBackend:
             cur.execute(sql.rename_conversation, (rename.name, rename.conversation_id))
             cur.execute(sql.record_name, (rename.conversation_id, rename.name, _ts(rename.at)))
 
-    def _write(self, cur: sqlite3.Cursor, plan: BatchPlan, now: datetime) -> None:
+    def _write(self, cur: sqlite3.Cursor, plan: BatchPlan) -> None:
         sql = self._sql
         pending = ProcessingState.PENDING.value
         stamps: dict[int, str] = {}
@@ -207,6 +208,3 @@ class SqliteIngestBackend:
         )
         if plan.attach:
             cur.executemany(sql.attach_external_id, [(ext, mid, robot) for mid, robot, ext in plan.attach])
-        if plan.fresh:
-            conv_ids = sorted(plan.fresh)
-            cur.execute(sql.touch_conversations(len(conv_ids)), (_ts(now), *conv_ids))

@@ -14,7 +14,10 @@ from bot.api.auth import CALLER, make_auth_middleware, requires
 from bot.api.envelope import error_middleware, ok
 from bot.api.routes import load_openapi
 from bot.clock import FrozenClock
+from bot.keys import CLOCK, DIRECTORY, REDIS, SETTINGS
 from bot.settings import ApiToken
+from jobs.processing import WorkerDeps, drain_conversation
+from models.conversations import Conversation
 from tests.conftest import ADMIN_TOKEN, CALLBACK_TOKEN, STAFF_TOKEN
 
 Client = TestClient[Any, Any]
@@ -29,6 +32,14 @@ async def say(
     assert resp.status == 200
     message_id: int = (await resp.json())["messageId"]
     return message_id
+
+
+async def process_all(client: Client) -> None:
+    """What the worker does: here in-process, so the API shows processed state."""
+    app = client.app
+    deps = WorkerDeps(app[SETTINGS], app[DIRECTORY], app[REDIS], app[CLOCK])
+    for conversation in await Conversation.all():
+        await drain_conversation(deps, conversation.id)
 
 
 async def get(client: Client, path: str, headers: dict[str, str] = STAFF, status: int = 200) -> Any:
@@ -86,6 +97,7 @@ async def test_conversations_list_with_counts_and_filters(client: Client, clock:
     await say(client, "二", group="北京售后群", sender="号主B")
     clock.advance(timedelta(seconds=1))
     await say(client, "三", group="上海群")
+    await process_all(client)
     body = await get(client, "/api/conversations")
     assert body["code"] == 0
     assert [(c["name"], c["message_count"]) for c in body["data"]["items"]] == [("上海群", 1), ("北京售后群", 2)]
