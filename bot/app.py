@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import structlog
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from bot.api.auth import make_auth_middleware
 from bot.api.envelope import error_middleware
@@ -20,7 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.db import open_db
 from bot.ingest.writer import IngestWriter, backend_for
 from bot.keys import CLOCK, DIRECTORY, ENQUEUER, REDIS, SETTINGS, WRITER
-from bot.queue import Enqueuer, arq_redis, sweep
+from bot.queue import Enqueuer, arq_redis
 from bot.reference import load_directory, sync_reference_data
 from bot.settings import ConfigError, Settings
 
@@ -65,27 +62,6 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     await writer.stop()  # drains: every accepted callback is committed before shutdown
 
 
-async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.get_running_loop().create_task(_sweep_forever(app), name="sweeper")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _sweep_forever(app: web.Application) -> None:
-    settings = app[SETTINGS].ingest
-    grace = timedelta(seconds=settings.sweep_grace_s)
-    while True:
-        await asyncio.sleep(settings.sweep_interval_s)
-        try:
-            await sweep(app[REDIS], app[CLOCK].now(), grace)
-        except (RedisError, OSError) as exc:
-            log.debug("sweep skipped: redis unavailable", error=str(exc))
-        except Exception:
-            log.exception("sweep failed")
-
-
 async def freeze_startup_objects(_app: web.Application) -> None:
     """Exclude everything built at start-up (modules, models, rules) from garbage collection.
 
@@ -97,7 +73,7 @@ async def freeze_startup_objects(_app: web.Application) -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, sweeper: bool = True) -> web.Application:
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     if settings.worktool.callback_token is None:
         raise ConfigError("worktool.callback_token is not set: export HUB__WORKTOOL__CALLBACK_TOKEN")
     app = web.Application(
@@ -109,8 +85,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None, sweeper: bool 
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(ingest_ctx)
-    if sweeper:
-        app.cleanup_ctx.append(sweeper_ctx)
     app.on_startup.append(freeze_startup_objects)
     app.add_routes(callback_routes)
     app.add_routes(api_routes)

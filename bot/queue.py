@@ -104,23 +104,25 @@ class Enqueuer:
                 await asyncio.sleep(self._interval_s)
 
 
-async def pending_work(now: datetime, grace: timedelta, limit: int = 1000) -> dict[int, int]:
-    """Conversations whose oldest pending message is older than `grace`: {conversation: newest pending id}."""
+async def pending_work(now: datetime, grace: timedelta, limit: int = 5000) -> dict[int, int]:
+    """Conversations whose oldest pending message is older than `grace`: {conversation: newest pending id}.
+
+    Index-only over pending rows (a backlog can be large while the worker is down), then one primary-key
+    lookup per conversation for the age of its oldest pending message.
+    """
     rows = await (
         InboundMessage.filter(state=ProcessingState.PENDING)
         .group_by("conversation_id")
-        .annotate(oldest=Min("received_at"), upto=Max("id"))
+        .annotate(first=Min("id"), upto=Max("id"))
         .limit(limit)
-        .values_list("conversation_id", "oldest", "upto")
+        .values_list("conversation_id", "first", "upto")
     )
+    if not rows:
+        return {}
+    firsts = {int(first): (int(conv), int(upto)) for conv, first, upto in rows}
     cutoff = now - grace
-    return {int(conv): int(upto) for conv, oldest, upto in rows if _aware(oldest) <= cutoff}
-
-
-def _aware(value: datetime | str) -> datetime:
-    if isinstance(value, str):  # SQLite aggregates come back as text
-        value = datetime.fromisoformat(value)
-    return value
+    aged = await InboundMessage.filter(id__in=list(firsts), received_at__lte=cutoff).values_list("id", flat=True)
+    return dict(firsts[int(mid)] for mid in aged)  # type: ignore[call-overload]
 
 
 async def sweep(redis: ArqRedis, now: datetime, grace: timedelta) -> int:

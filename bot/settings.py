@@ -123,7 +123,6 @@ class IngestSettings(_Section):
     message_id_horizon_s: float = Field(default=600.0, gt=0, le=86400)
     max_batch: int = Field(default=500, ge=1, le=5000)
     commit_retry_s: float = Field(default=2.0, ge=0, le=2.8)  # WorkTool drops callbacks after 3 s
-    sweep_interval_s: float = Field(default=5.0, gt=0)
     sweep_grace_s: float = Field(default=3.0, ge=0)
 
 

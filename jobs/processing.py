@@ -137,11 +137,7 @@ async def _process_singly(conversation_id: int, deps: WorkerDeps, size: int) -> 
         try:
             async with in_transaction() as conn:
                 await _process_one(message, deps, conn)
-                await (
-                    Conversation.filter(id=conversation_id)
-                    .using_db(conn)
-                    .update(last_message_at=message.received_at)
-                )
+                await Conversation.filter(id=conversation_id).using_db(conn).update(last_message_at=message.received_at)
             processed += 1
         except _TakenElsewhere:
             return BatchResult(processed, blocked=True)

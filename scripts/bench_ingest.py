@@ -111,6 +111,24 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     max_lag: float = 0.0  # open loop: how late the sender was against its timetable
     extra: str = "closed loop"
+    cpu_s: float = 0.0  # the server process's CPU time (user + system) during the phase
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_s * 1e6 / self.requests if self.requests else math.nan
+
+    @classmethod
+    def merge(cls, parts: list[Load]) -> Load:
+        total = cls(sum(p.seconds for p in parts), extra=parts[-1].extra)
+        for part in parts:
+            total.requests += part.requests
+            total.non2xx += part.non2xx
+            total.errors += part.errors
+            total.sent.update(part.sent)
+            total.acked.update(part.acked)
+            total.new_ids |= part.new_ids
+            total.cpu_s += part.cpu_s
+        return total
 
     @property
     def rps(self) -> float:
@@ -363,12 +381,19 @@ class Bench:
     tmp: Path
     wrk: str | None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    rounds: dict[str, list[Load]] = field(default_factory=lambda: {"bare": [], "hub": []})
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
 
     def url(self, port: int) -> str:
         return f"http://127.0.0.1:{port}/worktool/{{robot}}/message?token={self.token}"
 
-    def saturate(self, port: int, seconds: float, label: str) -> Load:
+    def saturate(self, port: int, seconds: float, label: str, pid: int | None = None) -> Load:
+        cpu_before = process_cpu_s(pid)
+        load = self._saturate(port, seconds, label)
+        load.cpu_s = process_cpu_s(pid) - cpu_before
+        return load
+
+    def _saturate(self, port: int, seconds: float, label: str) -> Load:
         prefix = f"{self.run_id}-{label}"  # messageIds never repeat across phases and runs
         if self.wrk is None:
             return asyncio.run(closed_loop(self.url(port), self.args.connections, seconds, prefix))
@@ -394,6 +419,14 @@ class Bench:
         return load
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (0 when not measured)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 POOLS: Final = {"GROUPS": GROUPS, "REMARKS": REMARKS, "SENDERS": SENDERS, "CHARS": CHARS}
 
 
@@ -402,12 +435,24 @@ def report(bench: Bench, loads: dict[str, Load], checks: list[Check], notes: lis
     ratio, lat_errors, p99 = hub.rps / bare.rps if bare.rps else 0.0, lat.errors + lat.non2xx, lat.pct(0.99)
     db = "sqlite" if args.db_url is None else args.db_url.split(":")[0]
     generator = f"wrk -t{args.wrk_threads}" if bench.wrk else "aiohttp client generator (no wrk)"
+    cpu_ratio = bare.cpu_us_per_request / hub.cpu_us_per_request if hub.cpu_s else math.nan
+    rounds = "  ".join(
+        f"{b.rps:.0f}/{h.rps:.0f}" for b, h in zip(bench.rounds["bare"], bench.rounds["hub"], strict=True)
+    )
     rows = [
-        f"\n== ingest benchmark: {generator}, {args.connections} connections, {args.duration:g} s each; {db} ==",
+        (
+            f"\n== ingest benchmark: {generator}, {args.connections} connections, {args.rounds} alternating rounds "
+            f"of {args.duration / args.rounds:g} s per server; {db} =="
+        ),
         f"bare aiohttp handler:    {bare.rps:7.0f} req/s  ({bare.extra})",
         (
             f"hub ingest (persisted):  {hub.rps:7.0f} req/s  ({ratio:.1%} of bare; target >= 50%; "
             f"non-2xx {hub.non2xx}, socket errors {hub.errors}; {hub.extra})"
+        ),
+        f"  per round, bare/hub req/s: {rounds}",
+        (
+            f"  server CPU per callback: bare {bare.cpu_us_per_request:.0f} us, hub {hub.cpu_us_per_request:.0f} us "
+            f"(hub costs {1 / cpu_ratio:.2f}x the bare handler; the box is shared, so this is the steadier figure)"
         ),
         (
             f"ack latency at {args.rate:g}/s:  p50 {lat.pct(0.5):.1f} ms  p95 {lat.pct(0.95):.1f} ms  "
@@ -434,7 +479,6 @@ def report(bench: Bench, loads: dict[str, Load], checks: list[Check], notes: lis
 def server_notes(log: Path, shutdown_s: float) -> list[str]:
     lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
     notes = [f"the hub logged {len(lines)} lines at WARNING and above; first: {line[:300]}" for line in lines[:1]]
-    (Path("/tmp/last-hub.log")).write_text(log.read_text(errors="replace"))
     notes += [f"  {line[:300]}" for line in lines[1:6]]
     if shutdown_s > 5:
         notes.append(f"the hub took {shutdown_s:.1f} s to exit after SIGTERM")
@@ -447,18 +491,13 @@ def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> boo
     progress(f"load generator: {bench.wrk or 'aiohttp client (no wrk)'}; starting redis...")
     redis = start_redis(free_port())
     stack.callback(redis.stop)
-    port = free_port()
-    progress(f"starting the bare aiohttp handler on port {port}...")
-    bare_proc = spawn([py, str(ROOT / "scripts" / "bare_server.py"), str(port)], dict(os.environ), tmp / "bare.log")
+    bare_port = free_port()
+    progress(f"starting the bare aiohttp handler on port {bare_port}...")
+    bare_proc = spawn(
+        [py, str(ROOT / "scripts" / "bare_server.py"), str(bare_port)], dict(os.environ), tmp / "bare.log"
+    )
     stack.callback(stop, bare_proc)
-    wait_healthy(bare_proc, port, tmp / "bare.log")
-    progress(f"warming up the bare handler for {warm:g} s...")
-    bench.saturate(port, warm, "bw")
-    progress(f"measuring bare handler for {args.duration:g} s...")
-    loads["bare"] = bench.saturate(port, args.duration, "b")
-    progress(f"measuring the bare handler's ack latency at {args.rate:g}/s (the measurement floor)...")
-    loads["bare latency"] = asyncio.run(open_loop(bench.url(port), args.rate, args.latency_duration, "floor"))
-    stop(bare_proc)
+    wait_healthy(bare_proc, bare_port, tmp / "bare.log")
 
     db_url, port = args.db_url or f"sqlite://{tmp}/bench.sqlite3", free_port()
     env = {**os.environ, "HUB__DATABASE__URL": db_url, "HUB__REDIS__URL": redis.url, "HUB__REDIS__EMBEDDED": "false"}
@@ -474,13 +513,25 @@ def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> boo
     hub_proc = spawn([py, "-m", "bot.cli", "serve"], env, tmp / "hub.log")
     stack.callback(stop, hub_proc)
     wait_healthy(hub_proc, port, tmp / "hub.log")
-    progress(f"warming up the hub for {warm:g} s...")
+    progress(f"warming up both for {warm:g} s...")
+    bench.saturate(bare_port, warm, "bw")
     bench.saturate(port, warm, "hw")
+
+    # Alternate short rounds so that whatever else the shared box is doing hits both servers alike.
+    each = args.duration / args.rounds
     before = settled_counts(db_url)
-    progress(f"measuring hub ingest for {args.duration:g} s...")
-    loads["hub"] = hub = bench.saturate(port, args.duration, "h")
+    for n in range(args.rounds):
+        progress(f"round {n + 1}/{args.rounds}: bare handler {each:g} s, then hub ingest {each:g} s...")
+        bench.rounds["bare"].append(bench.saturate(bare_port, each, f"b{n}", bare_proc.pid))
+        bench.rounds["hub"].append(bench.saturate(port, each, f"h{n}", hub_proc.pid))
+    loads["bare"], loads["hub"] = Load.merge(bench.rounds["bare"]), Load.merge(bench.rounds["hub"])
     progress("counting stored rows...")
-    checks = [check("throughput phase", db_url, before, hub, hub.errors + (args.connections if bench.wrk else 0))]
+    slack = loads["hub"].errors + (args.connections * args.rounds if bench.wrk else 0)
+    checks = [check("throughput phase", db_url, before, loads["hub"], slack)]
+
+    progress(f"measuring the bare handler's ack latency at {args.rate:g}/s (the measurement floor)...")
+    loads["bare latency"] = asyncio.run(open_loop(bench.url(bare_port), args.rate, args.latency_duration, "floor"))
+    stop(bare_proc)
     before = settled_counts(db_url)
     progress(f"measuring ack latency at {args.rate:g} callbacks/s for {args.latency_duration:g} s (open loop)...")
     loads["latency"] = lat = asyncio.run(
@@ -497,7 +548,8 @@ def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> boo
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="WorkTool Hub ingest benchmark (throughput, ack latency, losses)")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of saturating load per server")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds of saturating load per server")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating bare/hub rounds the duration is split into")
     parser.add_argument("--latency-duration", type=float, default=10.0, help="seconds of the open-loop latency phase")
     parser.add_argument("--rate", type=float, default=500.0, help="callbacks/s in the latency phase")
     parser.add_argument("--connections", type=int, default=20, help="concurrent connections when saturating")

@@ -132,6 +132,6 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def client(settings: Settings, clock: FrozenClock, aiohttp_client: Callable[..., Any]) -> TestClient[Any, Any]:
-    app = create_app(settings, clock=clock, sweeper=False)
+    app = create_app(settings, clock=clock)
     test_client: TestClient[Any, Any] = await aiohttp_client(app)
     return test_client

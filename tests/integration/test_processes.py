@@ -95,9 +95,7 @@ async def test_killed_worker_loses_and_repeats_nothing(db_url: str, redis_url: s
 async def test_ingest_works_while_redis_is_down(db_url: str, tmp_path: Path) -> None:
     port = free_port()
     redis = start_redis(port)
-    env = hub_env(
-        db_url, redis.url, tmp_path, free_port(), HUB__INGEST__SWEEP_INTERVAL_S="0.5", HUB__INGEST__SWEEP_GRACE_S="0"
-    )
+    env = hub_env(db_url, redis.url, tmp_path, free_port(), HUB__INGEST__SWEEP_GRACE_S="0")
     log = tmp_path / "hub.log"
     try:
         with server(env, log) as base:
