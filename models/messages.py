@@ -23,6 +23,9 @@ class InboundMessage(Model):
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="messages", on_delete=fields.RESTRICT
     )
+    # The robot whose report created the message (its messageId too); other robots' copies are sightings.
+    robot_id = fields.CharField(max_length=64)
+    external_id = fields.CharField(max_length=128, null=True)
     sender_name = fields.CharField(max_length=255)
     text = fields.TextField()  # `spoken`: the @robot part removed
     raw_text = fields.TextField()  # `rawSpoken`
@@ -58,7 +61,7 @@ class InboundMessage(Model):
 
 
 class MessageSighting(Model):
-    """One robot's report of a message; several robots in one group report the same message."""
+    """Another robot's report of a stored message (several robots in one group see each message)."""
 
     id = fields.BigIntField(primary_key=True)
     message: fields.ForeignKeyRelation[InboundMessage] = fields.ForeignKeyField(

@@ -256,12 +256,14 @@ class Counts:
     messages: int
     sightings: int
     max_id: int
-    unmerged: int  # messages no robot-1 sighting reported: a robot-2 copy stored as a message of its own
+    unmerged: int  # messages robot 1 never reported: a robot-2 copy stored as a message of its own
 
 
+# A message row carries its first reporter; message_sightings holds the other robots' copies.
 COUNT_SQL: Final = (
     "SELECT (SELECT count(*) FROM inbound_messages), (SELECT count(*) FROM message_sightings), "
-    "(SELECT coalesce(max(id), 0) FROM inbound_messages), (SELECT count(*) FROM inbound_messages m WHERE NOT EXISTS "
+    "(SELECT coalesce(max(id), 0) FROM inbound_messages), (SELECT count(*) FROM inbound_messages m WHERE "
+    f"m.robot_id <> '{ROBOT1}' AND NOT EXISTS "
     f"(SELECT 1 FROM message_sightings s WHERE s.message_id = m.id AND s.robot_id = '{ROBOT1}'))"
 )
 
@@ -323,7 +325,7 @@ def check(phase: str, url: str, before: Counts, load: Load, slack: int) -> Check
     after = settled_counts(url)
     ids = {int(row[0]) for row in fetch(url, "SELECT id FROM inbound_messages WHERE id > $1", before.max_id)}
     stored, copies = after.messages - before.messages, load.acked["copy"] if load.acked else load.sent["copy"]
-    merged, unmerged = after.sightings - before.sightings - stored, after.unmerged - before.unmerged
+    merged, unmerged = after.sightings - before.sightings, after.unmerged - before.unmerged
     return Check(
         phase, load.sent["orig"], len(load.new_ids), stored, len(load.new_ids - ids), copies, merged, unmerged, slack
     )

@@ -104,7 +104,7 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 
 async def _messages_json(messages: list[InboundMessage]) -> list[dict[str, Any]]:
-    seen: dict[int, list[str]] = {}
+    seen: dict[int, list[str]] = {m.id: [m.robot_id] for m in messages}  # the first reporter, then copies
     rows = (
         await MessageSighting.filter(message_id__in=[m.id for m in messages])
         .order_by("id")

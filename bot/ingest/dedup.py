@@ -32,6 +32,7 @@ class Candidate:
     content_hash: str
     received_at: datetime
     sightings: dict[str, str | None] = field(default_factory=dict)  # robot id -> external id
+    first_robot: str = ""  # whose report created the message (its report lives on the message row)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,9 @@ class NewMessage:
 @dataclass
 class BatchPlan:
     new: list[NewMessage] = field(default_factory=list)
-    sightings: list[tuple[int, Incoming]] = field(default_factory=list)  # (message id, report)
-    attach: list[tuple[int, str, str]] = field(default_factory=list)  # (message id, robot, external id)
+    sightings: list[tuple[int, Incoming]] = field(default_factory=list)  # (message id, another robot's copy)
+    # (message id, robot, external id, on the message row?): a re-delivery brought the id the first lacked
+    attach: list[tuple[int, str, str, bool]] = field(default_factory=list)
     results: list[Stored] = field(default_factory=list)
     fresh: dict[int, int] = field(default_factory=dict)  # conversation id -> newest new message id
 
@@ -63,7 +64,9 @@ def plan_batch(
         if decision.verdict is Verdict.NEW:
             message_id = next(ids)
             plan.new.append(NewMessage(message_id, conv_id, incoming))
-            candidate = Candidate(message_id, incoming.content_hash, incoming.received_at)
+            candidate = Candidate(
+                message_id, incoming.content_hash, incoming.received_at, first_robot=incoming.robot_id
+            )
             candidates[message_id] = candidate
             by_hash[incoming.content_hash].append(candidate)
             plan.fresh[conv_id] = message_id
@@ -71,11 +74,12 @@ def plan_batch(
             assert decision.message_id is not None
             message_id = decision.message_id
             candidate = candidates[message_id]
-        if decision.verdict is not Verdict.REDELIVERY:
+        if decision.verdict is Verdict.COPY:
             plan.sightings.append((message_id, incoming))
-            candidate.sightings[incoming.robot_id] = incoming.external_id
-        elif decision.attach_external_id and incoming.external_id:
-            plan.attach.append((message_id, incoming.robot_id, incoming.external_id))
+        if decision.verdict is Verdict.REDELIVERY and decision.attach_external_id and incoming.external_id:
+            on_message = candidate.first_robot == incoming.robot_id
+            plan.attach.append((message_id, incoming.robot_id, incoming.external_id, on_message))
+        if decision.verdict is not Verdict.REDELIVERY or decision.attach_external_id:
             candidate.sightings[incoming.robot_id] = incoming.external_id
         if incoming.external_id:
             by_ext[incoming.external_id] = candidate

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -22,6 +22,10 @@ from models.messages import ProcessingState
 
 # Any fixed 64-bit number.
 INGEST_LOCK_KEY: Final = 0x57_4B_48_55_42_01
+
+
+def _message_row(row: Any) -> MessageRow:
+    return MessageRow(row["id"], row["content_hash"], row["received_at"], row["robot_id"], row["external_id"])
 
 
 class PostgresIngestBackend:
@@ -70,9 +74,7 @@ class PostgresIngestBackend:
             top = int(top_rows[0]["top"])
             since = now - recent.horizon
             _, rows = await conn.execute_query(sql.messages_after, [max(top - WARM_ROWS, 0)])
-            messages = [
-                MessageRow(r["id"], r["content_hash"], r["received_at"]) for r in rows if r["received_at"] >= since
-            ]
+            messages = [_message_row(r) for r in rows if r["received_at"] >= since]
             first = messages[0].id - 1 if messages else top
             _, sightings = await conn.execute_query(sql.sightings_of_messages_after, [first])
             recent.load(
@@ -86,7 +88,7 @@ class PostgresIngestBackend:
         _, sightings = await conn.execute_query(sql.sightings_after, [recent.last_sighting_id])
         if fresh or sightings:
             recent.load(
-                (MessageRow(r["id"], r["content_hash"], r["received_at"]) for r in fresh),
+                (_message_row(r) for r in fresh),
                 (SightingRow(s["id"], s["message_id"], s["robot_id"], s["external_id"]) for s in sightings),
             )
 
@@ -125,6 +127,8 @@ class PostgresIngestBackend:
                     [
                         m.id,
                         m.conversation_id,
+                        m.incoming.robot_id,
+                        m.incoming.external_id,
                         m.incoming.sender,
                         m.incoming.text,
                         m.incoming.raw_text,
@@ -146,5 +150,6 @@ class PostgresIngestBackend:
                 sql.insert_sighting,
                 [[mid, i.robot_id, i.external_id, i.at_me, i.received_at] for mid, i in plan.sightings],
             )
-        if plan.attach:
-            await conn.execute_many(sql.attach_external_id, [[ext, mid, robot] for mid, robot, ext in plan.attach])
+        for mid, robot, ext, on_message in plan.attach:
+            statement = sql.attach_external_id_to_message if on_message else sql.attach_external_id
+            await conn.execute_query(statement, [ext, mid, robot])

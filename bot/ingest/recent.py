@@ -29,6 +29,8 @@ class MessageRow:
     id: int
     content_hash: str
     received_at: datetime
+    robot_id: str
+    external_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ class RecentMessages:
     def reset(self) -> None:
         self._time: dict[int, float] = {}  # message id -> received_at (epoch seconds)
         self._hash: dict[int, str] = {}  # message id -> content hash
-        self._seen: dict[int, Sightings] = {}  # message id -> who reported it
+        self._seen: dict[int, Sightings] = {}  # message id -> who reported it, the first reporter first
         self._by_hash: dict[str, tuple[int, ...]] = {}  # content hash -> message ids, oldest first
         self._by_ext: dict[str, int] = {}  # external id -> message id
         self._order: deque[int] = deque()  # message ids by arrival, for eviction
@@ -65,6 +67,7 @@ class RecentMessages:
         for row in messages:
             if row.id > self.last_message_id:
                 self._add(row.id, row.content_hash, row.received_at.timestamp())
+                self._add_sighting(row.id, row.robot_id, row.external_id)
                 self.last_message_id = row.id
         for sighting in sightings:
             if sighting.id > self.last_sighting_id:
@@ -79,11 +82,12 @@ class RecentMessages:
             ids.update(self._by_hash.get(incoming.content_hash, ()))
             if incoming.external_id and (known := self._by_ext.get(incoming.external_id)) is not None:
                 ids.add(known)
-        return {
-            mid: Candidate(mid, self._hash[mid], datetime.fromtimestamp(self._time[mid], UTC), dict(self._seen[mid]))
-            for mid in ids
-            if mid in self._time
-        }
+        return {mid: self._candidate(mid) for mid in ids if mid in self._time}
+
+    def _candidate(self, mid: int) -> Candidate:
+        seen = self._seen[mid]
+        at = datetime.fromtimestamp(self._time[mid], UTC)
+        return Candidate(mid, self._hash[mid], at, dict(seen), first_robot=seen[0][0] if seen else "")
 
     def committed(self, candidates: dict[int, Candidate], last_message_id: int, last_sighting_id: int) -> None:
         """After a commit: mirror the batch's messages and reports, move the marks."""
@@ -93,6 +97,8 @@ class RecentMessages:
                 if message_id <= self.last_message_id:
                     continue  # already evicted: too old to matter
                 self._add(message_id, candidate.content_hash, candidate.received_at.timestamp())
+            if candidate.first_robot:
+                self._add_sighting(message_id, candidate.first_robot, candidate.sightings.get(candidate.first_robot))
             for robot, ext in candidate.sightings.items():
                 self._add_sighting(message_id, robot, ext)
         self.last_message_id = max(self.last_message_id, last_message_id)
@@ -117,8 +123,10 @@ class RecentMessages:
         seen = self._seen.get(message_id)
         if seen is None:
             return  # a report of a message older than the mirror
-        others = tuple(pair for pair in seen if pair[0] != robot)
-        self._seen[message_id] = (*others, (robot, ext))
+        if any(pair[0] == robot for pair in seen):  # keep the first reporter first
+            self._seen[message_id] = tuple((r, ext if r == robot and ext is not None else e) for r, e in seen)
+        else:
+            self._seen[message_id] = (*seen, (robot, ext))
         if ext:
             self._by_ext.setdefault(ext, message_id)
 

@@ -11,6 +11,8 @@ from typing import Final
 MESSAGE_COLUMNS: Final = (
     "id",
     "conversation_id",
+    "robot_id",
+    "external_id",
     "sender_name",
     "text",
     "raw_text",
@@ -42,7 +44,10 @@ class Statements:
 
     @property
     def messages_after(self) -> str:
-        return f"SELECT id, content_hash, received_at FROM inbound_messages WHERE id > {self.marks(1)} ORDER BY id"
+        return (
+            "SELECT id, content_hash, received_at, robot_id, external_id FROM inbound_messages "
+            f"WHERE id > {self.marks(1)} ORDER BY id"
+        )
 
     @property
     def sightings_after(self) -> str:
@@ -73,6 +78,11 @@ class Statements:
     def attach_external_id(self) -> str:
         a, b, c = self.marks(3).split(", ")
         return f"UPDATE message_sightings SET external_id = {a} WHERE message_id = {b} AND robot_id = {c}"
+
+    @property
+    def attach_external_id_to_message(self) -> str:
+        a, b, c = self.marks(3).split(", ")
+        return f"UPDATE inbound_messages SET external_id = {a} WHERE id = {b} AND robot_id = {c}"
 
     @property
     def find_conversation(self) -> str:

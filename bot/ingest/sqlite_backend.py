@@ -133,8 +133,10 @@ class SqliteIngestBackend:
             since = now - recent.horizon
             rows = [
                 row
-                for mid, h, at in cur.execute(self._sql.messages_after, (max(top - WARM_ROWS, 0),)).fetchall()
-                if (row := MessageRow(mid, h, datetime.fromisoformat(at))).received_at >= since
+                for mid, h, at, robot, ext in cur.execute(
+                    self._sql.messages_after, (max(top - WARM_ROWS, 0),)
+                ).fetchall()
+                if (row := MessageRow(mid, h, datetime.fromisoformat(at), robot, ext)).received_at >= since
             ]
             first = rows[0].id - 1 if rows else top
             sightings = cur.execute(self._sql.sightings_of_messages_after, (first,)).fetchall()
@@ -146,7 +148,7 @@ class SqliteIngestBackend:
         sightings = cur.execute(self._sql.sightings_after, (recent.last_sighting_id,)).fetchall()
         if fresh or sightings:
             recent.load(
-                (MessageRow(mid, h, datetime.fromisoformat(at)) for mid, h, at in fresh),
+                (MessageRow(mid, h, datetime.fromisoformat(at), robot, ext) for mid, h, at, robot, ext in fresh),
                 (SightingRow(*s) for s in sightings),
             )
 
@@ -186,6 +188,8 @@ class SqliteIngestBackend:
             (
                 m.id,
                 m.conversation_id,
+                m.incoming.robot_id,
+                m.incoming.external_id,
                 m.incoming.sender,
                 m.incoming.text,
                 m.incoming.raw_text,
@@ -202,9 +206,11 @@ class SqliteIngestBackend:
             for m in plan.new
         ]
         cur.executemany(sql.insert_message, rows)
-        cur.executemany(
-            sql.insert_sighting,
-            [(mid, i.robot_id, i.external_id, int(i.at_me), stamp(i)) for mid, i in plan.sightings],
-        )
-        if plan.attach:
-            cur.executemany(sql.attach_external_id, [(ext, mid, robot) for mid, robot, ext in plan.attach])
+        if plan.sightings:
+            cur.executemany(
+                sql.insert_sighting,
+                [(mid, i.robot_id, i.external_id, int(i.at_me), stamp(i)) for mid, i in plan.sightings],
+            )
+        for mid, robot, ext, on_message in plan.attach:
+            statement = sql.attach_external_id_to_message if on_message else sql.attach_external_id
+            cur.execute(statement, (ext, mid, robot))

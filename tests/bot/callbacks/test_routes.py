@@ -32,6 +32,13 @@ def msg(text: str = "二维码过期了", sender: str = "号主A", group: str = 
     return {"spoken": text, "rawSpoken": text, "receivedName": sender, "groupName": group, "roomType": 1, **extra}
 
 
+async def robots_of(message_id: int) -> list[str]:
+    """Every robot that reported the message: the one whose report created it, then the copies."""
+    message = await InboundMessage.get(id=message_id)
+    copies = await MessageSighting.filter(message_id=message_id).order_by("id")
+    return [message.robot_id, *(c.robot_id for c in copies)]
+
+
 async def post(client: Client, body: dict[str, Any], robot: str = "wt-robot-1") -> dict[str, Any]:
     resp = await client.post(url(robot), json=body)
     assert resp.status == 200, await resp.text()
@@ -139,7 +146,8 @@ async def test_same_message_id_twice_is_stored_once(client: Client) -> None:
     assert (first["duplicate"], second["duplicate"]) == (False, True)
     assert first["messageId"] == second["messageId"]
     assert await InboundMessage.all().count() == 1
-    assert await MessageSighting.all().count() == 1
+    assert await robots_of(first["messageId"]) == ["wt-robot-1"]
+    assert (await InboundMessage.get(id=first["messageId"])).external_id == "m-1"
 
 
 async def test_copies_from_several_robots_are_one_message_with_its_robots(client: Client) -> None:
@@ -147,10 +155,9 @@ async def test_copies_from_several_robots_are_one_message_with_its_robots(client
     b = await post(client, msg("@小助手 在吗", messageId="b-7"), robot="wt-robot-2")
     assert a["messageId"] == b["messageId"]
     assert b["duplicate"] is True
-    robots = (
-        await MessageSighting.filter(message_id=a["messageId"]).order_by("robot_id").values_list("robot_id", flat=True)
-    )
-    assert list(robots) == ["wt-robot-1", "wt-robot-2"]  # type: ignore[comparison-overlap]
+    assert await robots_of(a["messageId"]) == ["wt-robot-1", "wt-robot-2"]
+    copy = await MessageSighting.get(message_id=a["messageId"])
+    assert copy.external_id == "b-7"
 
 
 async def test_redelivery_without_id_inside_window_then_new_after(client: Client, clock: FrozenClock) -> None:
@@ -158,12 +165,21 @@ async def test_redelivery_without_id_inside_window_then_new_after(client: Client
     clock.advance(timedelta(seconds=5))
     again = await post(client, msg("好的", messageId="late-id"))  # the second copy carries the id
     assert again["messageId"] == first["messageId"]
-    sighting = await MessageSighting.get(message_id=first["messageId"])
-    assert sighting.external_id == "late-id"
+    assert (await InboundMessage.get(id=first["messageId"])).external_id == "late-id"
     clock.advance(timedelta(seconds=30))
     later = await post(client, msg("好的"))
     assert later["messageId"] != first["messageId"]
     assert await InboundMessage.all().count() == 2
+
+
+async def test_a_copy_redelivered_with_its_id_gets_the_id(client: Client, clock: FrozenClock) -> None:
+    first = await post(client, msg("收到"), robot="wt-robot-1")
+    await post(client, msg("收到"), robot="wt-robot-2")
+    clock.advance(timedelta(seconds=2))
+    again = await post(client, msg("收到", messageId="r2-id"), robot="wt-robot-2")
+    assert again["messageId"] == first["messageId"]
+    assert (await MessageSighting.get(message_id=first["messageId"])).external_id == "r2-id"
+    assert (await InboundMessage.get(id=first["messageId"])).external_id is None
 
 
 async def test_same_robot_different_ids_are_two_messages(client: Client) -> None:
@@ -183,7 +199,7 @@ async def test_concurrent_duplicates_are_stored_once(client: Client) -> None:
     assert await InboundMessage.all().count() == 11
     same = {r["messageId"] for r in results[:30]}
     assert len(same) == 1
-    assert await MessageSighting.filter(message_id=same.pop()).count() == 2
+    assert sorted(await robots_of(same.pop())) == ["wt-robot-1", "wt-robot-2"]
 
 
 async def test_conversations_keyed_by_remark_record_renames(client: Client) -> None:
