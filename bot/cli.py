@@ -61,10 +61,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.shutdown import arm_exit_watchdog
 
     settings = _settings(args)
     _use_uvloop()
     app = create_app(settings)
+
+    async def arm_watchdog(_app: web.Application) -> None:
+        arm_exit_watchdog(20.0, "the server")  # the process ends right after: no need to disarm
+
+    app.on_shutdown.append(arm_watchdog)
     for robot in settings.worktool.robots:
         base = settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
         log.info("callback URL", robot_id=robot.id, url=f"{base}/worktool/{robot.id}/message?token=<callback token>")

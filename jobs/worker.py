@@ -17,9 +17,11 @@ from bot.db import open_db
 from bot.queue import PROCESS_JOB, arq_redis, sweep
 from bot.reference import load_directory
 from bot.settings import Settings
+from bot.shutdown import arm_exit_watchdog
 from jobs.processing import WorkerDeps, process_conversations
 
 log = structlog.get_logger(__name__)
+SHUTDOWN_LIMIT_S = 15.0
 
 
 async def sweep_pending(ctx: dict[str, Any]) -> int:
@@ -59,6 +61,8 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
             with contextlib.suppress(asyncio.CancelledError):
                 await worker.main_task
         finally:
+            # Not disarmed: a hang can also come after this function, while the interpreter exits.
+            arm_exit_watchdog(SHUTDOWN_LIMIT_S, "the worker")
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
             # Closed here, in the task that opened the database (tortoise hangs otherwise).
