@@ -17,8 +17,7 @@ from bot.ingest.conversations import ConversationCache
 from bot.ingest.incoming import Incoming
 from bot.ingest.plan import BatchPlan, plan_batch
 from bot.ingest.recent import MessageRow, RecentMessages, SightingRow
-from bot.ingest.sql import LAST_MESSAGE_ID, LAST_SIGHTING_ID, WARM_ROWS, Statements
-from models.messages import ProcessingState
+from bot.ingest.sql import LAST_MESSAGE_ID, LAST_SIGHTING_ID, WARM_ROWS, Statements, message_values
 
 # Any fixed 64-bit number.
 INGEST_LOCK_KEY: Final = 0x57_4B_48_55_42_01
@@ -119,32 +118,9 @@ class PostgresIngestBackend:
 
     async def _write(self, conn: BaseDBAsyncClient, plan: BatchPlan) -> None:
         sql = self._sql
-        pending = ProcessingState.PENDING.value
         if plan.new:
-            await conn.execute_many(
-                sql.insert_message,
-                [
-                    [
-                        m.id,
-                        m.conversation_id,
-                        m.incoming.robot_id,
-                        m.incoming.external_id,
-                        m.incoming.sender,
-                        m.incoming.text,
-                        m.incoming.raw_text,
-                        m.incoming.text_type,
-                        m.incoming.conversation.room_type,
-                        m.incoming.at_me,
-                        m.incoming.content_hash,
-                        m.incoming.received_at,
-                        m.incoming.payload_json,
-                        m.incoming.file_base64,
-                        pending,
-                        0,
-                    ]
-                    for m in plan.new
-                ],
-            )
+            rows = [list(message_values(m, m.incoming.received_at, m.incoming.at_me)) for m in plan.new]
+            await conn.execute_many(sql.insert_message, rows)
         if plan.sightings:
             await conn.execute_many(
                 sql.insert_sighting,

@@ -6,7 +6,12 @@ The SQL text holds only placeholders and fixed names; every value is a parameter
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
+
+from models.messages import ProcessingState
+
+if TYPE_CHECKING:
+    from bot.ingest.plan import NewMessage
 
 MESSAGE_COLUMNS: Final = (
     "id",
@@ -31,6 +36,29 @@ LAST_MESSAGE_ID: Final = "SELECT COALESCE(MAX(id), 0) AS top FROM inbound_messag
 LAST_SIGHTING_ID: Final = "SELECT COALESCE(MAX(id), 0) AS top FROM message_sightings"
 # How many of the newest rows a fresh ingest process reads to rebuild its mirror (then filtered by time).
 WARM_ROWS: Final = 200_000
+
+
+def message_values(message: NewMessage, received_at: Any, at_me: Any) -> tuple[Any, ...]:
+    """A new message's values in MESSAGE_COLUMNS order; the dialect encodes the time and the flag."""
+    i = message.incoming
+    return (
+        message.id,
+        message.conversation_id,
+        i.robot_id,
+        i.external_id,
+        i.sender,
+        i.text,
+        i.raw_text,
+        i.text_type,
+        i.conversation.room_type,
+        at_me,
+        i.content_hash,
+        received_at,
+        i.payload_json,
+        i.file_base64,
+        ProcessingState.PENDING.value,
+        0,
+    )
 
 
 @dataclass(frozen=True)

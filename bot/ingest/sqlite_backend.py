@@ -19,7 +19,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 import structlog
 
@@ -27,8 +27,7 @@ from bot.ingest.conversations import ConversationCache
 from bot.ingest.incoming import Incoming
 from bot.ingest.plan import BatchPlan, plan_batch
 from bot.ingest.recent import MessageRow, RecentMessages, SightingRow
-from bot.ingest.sql import LAST_MESSAGE_ID, LAST_SIGHTING_ID, WARM_ROWS, Statements
-from models.messages import ProcessingState
+from bot.ingest.sql import LAST_MESSAGE_ID, LAST_SIGHTING_ID, WARM_ROWS, Statements, message_values
 
 log = structlog.get_logger(__name__)
 BUSY_TIMEOUT_MS: Final = 20
@@ -175,41 +174,12 @@ class SqliteIngestBackend:
 
     def _write(self, cur: sqlite3.Cursor, plan: BatchPlan) -> None:
         sql = self._sql
-        pending = ProcessingState.PENDING.value
-        stamps: dict[int, str] = {}
-
-        def stamp(incoming: Incoming) -> str:
-            key = id(incoming)
-            if key not in stamps:
-                stamps[key] = _ts(incoming.received_at)
-            return stamps[key]
-
-        rows: list[tuple[Any, ...]] = [
-            (
-                m.id,
-                m.conversation_id,
-                m.incoming.robot_id,
-                m.incoming.external_id,
-                m.incoming.sender,
-                m.incoming.text,
-                m.incoming.raw_text,
-                m.incoming.text_type,
-                m.incoming.conversation.room_type,
-                int(m.incoming.at_me),
-                m.incoming.content_hash,
-                stamp(m.incoming),
-                m.incoming.payload_json,
-                m.incoming.file_base64,
-                pending,
-                0,
-            )
-            for m in plan.new
-        ]
+        rows = [message_values(m, _ts(m.incoming.received_at), int(m.incoming.at_me)) for m in plan.new]
         cur.executemany(sql.insert_message, rows)
         if plan.sightings:
             cur.executemany(
                 sql.insert_sighting,
-                [(mid, i.robot_id, i.external_id, int(i.at_me), stamp(i)) for mid, i in plan.sightings],
+                [(mid, i.robot_id, i.external_id, int(i.at_me), _ts(i.received_at)) for mid, i in plan.sightings],
             )
         for mid, robot, ext, on_message in plan.attach:
             statement = sql.attach_external_id_to_message if on_message else sql.attach_external_id
