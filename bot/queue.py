@@ -23,7 +23,7 @@ from models.messages import InboundMessage, ProcessingState
 log = structlog.get_logger(__name__)
 
 PROCESS_JOB: Final = "process_conversations"
-CONVERSATIONS_PER_JOB: Final = 50
+CONVERSATIONS_PER_JOB: Final = 100
 
 
 def arq_redis(url: str) -> ArqRedis:
@@ -52,7 +52,7 @@ class Enqueuer:
     load a message waits at most that long before its job is queued.
     """
 
-    def __init__(self, redis: ArqRedis, interval_s: float = 0.02, retry_s: float = 1.0) -> None:
+    def __init__(self, redis: ArqRedis, interval_s: float = 0.05, retry_s: float = 1.0) -> None:
         self._redis = redis
         self._interval_s = interval_s
         self._retry_s = retry_s
