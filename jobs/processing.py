@@ -7,12 +7,14 @@ killed worker rolls back and loses nothing; a second processor finds nothing pen
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Final
 
 import structlog
 from arq.connections import ArqRedis
 from redis.exceptions import LockError
+from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
@@ -24,6 +26,7 @@ from models.messages import InboundMessage, ProcessingState
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS: Final = 3
+LOCK_RETRIES: Final = 5
 
 
 @dataclass(frozen=True)
@@ -80,33 +83,47 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
             return total
 
 
+def is_write_contention(exc: BaseException) -> bool:
+    """SQLite's writer lock was held (by ingest, or a read snapshot went stale): retry, it is not the message."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
 async def process_batch(conversation_id: int, deps: WorkerDeps) -> BatchResult:
-    size = deps.settings.processing.batch_size
-    try:
-        async with in_transaction() as conn:
-            messages = await (
-                InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING)
-                .using_db(conn)
-                .order_by("id")
-                .limit(size)
-                .select_for_update()
-            )
-            for message in messages:
-                await _process_one(message, deps, conn)
-            if messages:
-                # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
-                await (
-                    Conversation.filter(id=conversation_id)
-                    .using_db(conn)
-                    .update(last_message_at=messages[-1].received_at)
+    for attempt in range(LOCK_RETRIES):
+        try:
+            return await _process_batch_once(conversation_id, deps)
+        except _TakenElsewhere:
+            log.info("batch already processed elsewhere", conversation_id=conversation_id)
+            return BatchResult(0, blocked=True)
+        except Exception as exc:
+            if not is_write_contention(exc):
+                log.warning(
+                    "batch failed; retrying its messages one by one", conversation_id=conversation_id, exc_info=True
                 )
-            return BatchResult(len(messages), blocked=False)
-    except _TakenElsewhere:
-        log.info("batch already processed elsewhere", conversation_id=conversation_id)
-        return BatchResult(0, blocked=True)
-    except Exception:
-        log.warning("batch failed; retrying its messages one by one", conversation_id=conversation_id, exc_info=True)
-    return await _process_singly(conversation_id, deps, size)
+                return await _process_singly(conversation_id, deps, deps.settings.processing.batch_size)
+            await asyncio.sleep(0.02 * (attempt + 1))
+    log.warning("database busy; the conversation waits for the next sweep", conversation_id=conversation_id)
+    return BatchResult(0, blocked=True)
+
+
+async def _process_batch_once(conversation_id: int, deps: WorkerDeps) -> BatchResult:
+    size = deps.settings.processing.batch_size
+    async with in_transaction() as conn:
+        messages = await (
+            InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING)
+            .using_db(conn)
+            .order_by("id")
+            .limit(size)
+            .select_for_update()
+        )
+        for message in messages:
+            await _process_one(message, deps, conn)
+        if messages:
+            # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
+            await (
+                Conversation.filter(id=conversation_id).using_db(conn).update(last_message_at=messages[-1].received_at)
+            )
+        return BatchResult(len(messages), blocked=False)
 
 
 async def _process_one(message: InboundMessage, deps: WorkerDeps, conn: Any) -> None:
@@ -142,6 +159,8 @@ async def _process_singly(conversation_id: int, deps: WorkerDeps, size: int) -> 
         except _TakenElsewhere:
             return BatchResult(processed, blocked=True)
         except Exception as exc:
+            if is_write_contention(exc):
+                return BatchResult(processed, blocked=True)  # not the message's fault: no attempt counted
             attempts = message.attempts + 1
             state = ProcessingState.FAILED if attempts >= MAX_ATTEMPTS else ProcessingState.PENDING
             await InboundMessage.filter(id=message.id, state=ProcessingState.PENDING).update(
