@@ -135,7 +135,9 @@ class IngestWriter:
                         if not item.future.done():
                             item.future.set_exception(IngestUnavailable(str(exc)))
                     return
-                log.warning("ingest batch failed; retrying", size=len(batch), attempt=attempt, error=str(exc))
+                # Losing the write lock to the worker for a moment is routine on SQLite; anything else is not.
+                report = log.info if "database is locked" in str(exc) and attempt == 1 else log.warning
+                report("ingest batch failed; retrying", size=len(batch), attempt=attempt, error=str(exc))
                 await asyncio.sleep(self._retry_delay(attempt))
         self.batches += 1
         self.stored += len(batch)
