@@ -60,14 +60,32 @@ async def _read_fields(request: web.Request) -> tuple[dict[str, Any], str | None
     return fields, (body.decode() if body.lstrip()[:1] == b"{" else None)
 
 
+def _message_from_json(body: bytes) -> MessageCallback | None:
+    """The hot path: pydantic parses and validates a JSON body in one pass. None: not a JSON object, let
+    decode_body say precisely what is wrong."""
+    try:
+        return MessageCallback.model_validate_json(body)
+    except ValidationError as exc:
+        if any(err["type"] in ("json_invalid", "model_type", "json_type") for err in exc.errors()):
+            return None
+        raise ApiError(400, describe_validation_error(exc), error="invalid_callback") from exc
+
+
 @routes.post("/worktool/{robot_id}/message")
 async def message_callback(request: web.Request) -> web.Response:
     robot_id = _check_access(request)
-    fields, body_json = await _read_fields(request)
-    try:
-        callback = MessageCallback.model_validate(fields)
-    except ValidationError as exc:
-        raise ApiError(400, describe_validation_error(exc), error="invalid_callback") from exc
+    body = await request.read()  # raises 413 past client_max_size
+    fields: dict[str, Any] | None = None
+    body_json: str | None = None
+    callback = _message_from_json(body) if body.lstrip()[:1] == b"{" else None
+    if callback is not None:
+        body_json = body.decode()
+    else:
+        fields, body_json = await _read_fields(request)
+        try:
+            callback = MessageCallback.model_validate(fields)
+        except ValidationError as exc:
+            raise ApiError(400, describe_validation_error(exc), error="invalid_callback") from exc
     if callback.is_binding_test:
         log.info("callback binding test received", robot_id=robot_id)
         return ack("callback bound")

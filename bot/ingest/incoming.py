@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +38,6 @@ class Incoming:
     external_id: str | None
     content_hash: str
     received_at: datetime
-    payload: dict[str, Any]
     payload_json: str  # `payload` as stored: the body text itself when it was JSON without image data
     file_base64: str | None
 
@@ -79,13 +79,17 @@ def normalise(
     image data, which gets its own column)."""
     conversation = conversation_of(callback)
     raw_text = callback.raw_spoken if callback.raw_spoken is not None else callback.spoken
-    source = raw if raw is not None else callback.model_dump(by_alias=True, exclude_none=True)
-    payload = {k: v for k, v in source.items() if k != "fileBase64"}
     file_base64 = callback.file_base64 or None
-    if file_base64:
-        payload["fileBase64Length"] = len(file_base64)
-    if raw_json is None or "fileBase64" in source:
-        raw_json = JSON_DUMPS(payload)
+    payload_json = raw_json
+    if payload_json is None or file_base64:  # re-encode: no JSON text, or image data to take out
+        if raw is None:
+            raw = (
+                json.loads(raw_json) if raw_json is not None else callback.model_dump(by_alias=True, exclude_none=True)
+            )
+        payload = {k: v for k, v in raw.items() if k != "fileBase64"}
+        if file_base64:
+            payload["fileBase64Length"] = len(file_base64)
+        payload_json = JSON_DUMPS(payload)
     return Incoming(
         robot_id=robot_id,
         conversation=conversation,
@@ -97,7 +101,6 @@ def normalise(
         external_id=callback.external_id,
         content_hash=content_hash(conversation, callback.received_name, raw_text, callback.text_type),
         received_at=received_at,
-        payload=payload,
-        payload_json=raw_json,
+        payload_json=payload_json,
         file_base64=file_base64,
     )
