@@ -176,19 +176,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code = int(args.func(args))
-        if args.command in ("serve", "worker") and argv is None:
-            # Everything is closed by now. Skip interpreter finalization: in CI a worker that had logged a
-            # clean stop sometimes never exited, hung past the point where even faulthandler's watchdog
-            # is gone, so somewhere in C-level teardown. A supervisor must see the exit.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-        return code
     except (ConfigError, RuleFileError, EmbeddedRedisError) as exc:
         print(f"hub: cannot start: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
         return 2
     except KeyboardInterrupt:
         return 130
+    if args.command in ("serve", "worker") and argv is None:
+        # Everything is closed by now. Skip interpreter finalization: in CI a worker that had logged a clean
+        # stop sometimes never exited, hung past the point where even faulthandler's watchdog is gone, so
+        # somewhere in C-level teardown. A supervisor must see the exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":
