@@ -18,7 +18,9 @@ import itertools
 import sqlite3
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Final
 
 import structlog
@@ -73,16 +75,21 @@ class SqliteIngestBackend:
         return self._commit_sync(batch)
 
     async def _checkpoint_forever(self) -> None:
-        conn = await asyncio.to_thread(sqlite3.connect, self._path, isolation_level=None, check_same_thread=False)
+        # Its own connection on its own thread: closing a connection that another thread is still using
+        # crashes SQLite (the server once died with SIGSEGV at shutdown doing exactly that).
+        loop = asyncio.get_running_loop()
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-checkpoint")
+        conn = await loop.run_in_executor(executor, partial(sqlite3.connect, self._path, isolation_level=None))
         try:
             while True:
                 await asyncio.sleep(CHECKPOINT_INTERVAL_S)
                 try:
-                    await asyncio.to_thread(conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                    await loop.run_in_executor(executor, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint failed; will retry", error=str(exc))
         finally:
-            conn.close()
+            executor.submit(conn.close)  # queued behind any checkpoint still running on that thread
+            executor.shutdown(wait=True)
 
     def _commit_sync(self, batch: Sequence[Incoming]) -> BatchPlan:
         if self._conn is None:
