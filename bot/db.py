@@ -27,6 +27,11 @@ MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
 log = structlog.get_logger(__name__)
 
 
+def is_write_contention(exc: BaseException) -> bool:
+    """SQLite's write lock was held elsewhere (or a read snapshot went stale): retry; nothing is wrong."""
+    return "database is locked" in str(exc)
+
+
 def dialect_of(url: str) -> Dialect:
     return "sqlite" if url.startswith("sqlite://") else "postgres"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import subprocess
@@ -103,7 +102,3 @@ def ensure_redis(url: str, data_dir: Path) -> EmbeddedRedis | None:
     redis = start_redis(port, data_dir=data_dir, persistent=True)
     log.warning("no Redis answered; started an embedded one", url=url, binary=redis_binary(), data_dir=str(data_dir))
     return redis
-
-
-async def wait_closed(redis: EmbeddedRedis) -> None:
-    await asyncio.to_thread(redis.stop)

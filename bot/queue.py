@@ -73,8 +73,8 @@ class Enqueuer:
         if self._task is not None:
             await self._task
 
-    async def add(self, work: dict[int, int]) -> None:
-        self._pending.update(work)
+    async def add(self, conversation_ids: set[int]) -> None:
+        self._pending.update(conversation_ids)
         self._wake.set()
 
     async def _run(self) -> None:

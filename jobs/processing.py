@@ -14,10 +14,10 @@ from typing import Any, Final
 import structlog
 from arq.connections import ArqRedis
 from redis.exceptions import LockError
-from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
+from bot.db import is_write_contention
 from bot.rules.people import Directory
 from bot.settings import Settings
 from handlers.pipeline import DEFAULT_STEPS, Step, StepContext, run_pipeline
@@ -81,11 +81,6 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
             conversation_id=conversation_id, state=ProcessingState.PENDING
         ):
             return total
-
-
-def is_write_contention(exc: BaseException) -> bool:
-    """SQLite's writer lock was held (by ingest, or a read snapshot went stale): retry, it is not the message."""
-    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
 
 
 async def process_batch(conversation_id: int, deps: WorkerDeps) -> BatchResult:

@@ -34,7 +34,7 @@ class BatchPlan:
     # (message id, robot, external id, on the message row?): a re-delivery brought the id the first lacked
     attach: list[tuple[int, str, str, bool]] = field(default_factory=list)
     results: list[Stored] = field(default_factory=list)
-    fresh: dict[int, int] = field(default_factory=dict)  # conversation id -> newest new message id
+    conversations_with_new: set[int] = field(default_factory=set)  # to enqueue for processing
 
 
 def plan_batch(
@@ -69,7 +69,7 @@ def plan_batch(
             )
             candidates[message_id] = candidate
             by_hash[incoming.content_hash].append(candidate)
-            plan.fresh[conv_id] = message_id
+            plan.conversations_with_new.add(conv_id)
         else:
             assert decision.message_id is not None
             message_id = decision.message_id

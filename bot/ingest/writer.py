@@ -17,6 +17,7 @@ from typing import Protocol
 
 import structlog
 
+from bot.db import is_write_contention
 from bot.ingest.incoming import Incoming
 from bot.ingest.plan import BatchPlan, Stored
 from bot.ingest.postgres_backend import PostgresIngestBackend
@@ -44,7 +45,7 @@ class IngestUnavailable(Exception):
     """The database could not take the batch within the retry budget."""
 
 
-OnCommitted = Callable[[dict[int, int]], Awaitable[None]]  # {conversation id: newest new message id}
+OnCommitted = Callable[[set[int]], Awaitable[None]]  # conversations that got new messages
 
 
 @dataclass(slots=True)
@@ -73,7 +74,6 @@ class IngestWriter:
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
-        self.stored = 0
 
     async def start(self) -> None:
         await self._backend.open()
@@ -123,7 +123,7 @@ class IngestWriter:
         while True:
             attempt += 1
             try:
-                results, fresh = await self._commit(incoming)
+                plan = await self._backend.commit(incoming)
                 break
             except Exception as exc:  # the whole batch rolled back: nothing of it is half-stored
                 # WorkTool never re-sends a message callback: ride out a short database outage (or a
@@ -136,30 +136,25 @@ class IngestWriter:
                             item.future.set_exception(IngestUnavailable(str(exc)))
                     return
                 # Losing the write lock to the worker for a moment is routine on SQLite; anything else is not.
-                report = log.info if "database is locked" in str(exc) and attempt == 1 else log.warning
+                report = log.info if is_write_contention(exc) and attempt == 1 else log.warning
                 report("ingest batch failed; retrying", size=len(batch), attempt=attempt, error=str(exc))
                 await asyncio.sleep(self._retry_delay(attempt))
         self.batches += 1
-        self.stored += len(batch)
-        for item, result in zip(batch, results, strict=True):
+        for item, result in zip(batch, plan.results, strict=True):
             if not item.future.done():  # the caller may have gone away (client disconnect)
                 item.future.set_result(result)
         log.debug(
             "ingest batch committed",
             size=len(batch),
-            new=len(fresh),
+            new=len(plan.new),
             ms=round((time.perf_counter() - started) * 1000, 2),
         )
-        if fresh and self._on_committed is not None:
+        if plan.conversations_with_new and self._on_committed is not None:
             try:
-                await self._on_committed(fresh)
+                await self._on_committed(plan.conversations_with_new)
             except Exception:  # enqueueing is best effort: the sweeper finds pending messages
                 log.warning("enqueue after commit failed; the sweeper will pick the messages up", exc_info=True)
 
     @staticmethod
     def _retry_delay(attempt: int) -> float:
         return float(min(0.05 * 2 ** (attempt - 1), 0.5))
-
-    async def _commit(self, batch: Sequence[Incoming]) -> tuple[list[Stored], dict[int, int]]:
-        plan = await self._backend.commit(batch)
-        return plan.results, plan.fresh
