@@ -54,15 +54,17 @@ def wait_healthy(port: int, timeout_s: float = 15) -> None:
     raise TimeoutError(f"server on port {port} did not become healthy")
 
 
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, log: Path | None = None) -> int:
+    """Signal the process and wait for it; a stuck one is killed and its log tail shown."""
     if process.poll() is None:
         process.send_signal(sig)
         try:
-            return process.wait(timeout=20)
+            return process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            raise
+            tail = log.read_text(errors="replace")[-6000:] if log else "(no log)"
+            raise AssertionError(f"{process.args!r} did not stop within 30 s; its log ends with:\n{tail}") from None
     return process.returncode
 
 
@@ -74,7 +76,7 @@ def server(env: dict[str, str], log: Path) -> Iterator[str]:
         wait_healthy(port)
         yield f"http://127.0.0.1:{port}"
     finally:
-        code = stop(process)
+        code = stop(process, log=log)
         assert code == 0, f"server exited with {code}; see {log}"
 
 

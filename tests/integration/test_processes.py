@@ -80,7 +80,7 @@ async def test_killed_worker_loses_and_repeats_nothing(db_url: str, redis_url: s
         try:
             await wait_processed(db_url, total)
         finally:
-            assert stop(worker) == 0
+            assert stop(worker, log=log) == 0
     total, processed, once = await counts(db_url)
     assert (total, processed, once) == (900, 900, 900)  # none lost, none processed twice
     async with open_db(db_url):
@@ -110,7 +110,7 @@ async def test_ingest_works_while_redis_is_down(db_url: str, tmp_path: Path) -> 
             try:
                 await wait_processed(db_url, 50)
             finally:
-                assert stop(worker) == 0
+                assert stop(worker, log=log) == 0
     finally:
         redis.stop()
     assert await counts(db_url) == (50, 50, 50)
