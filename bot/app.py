@@ -10,13 +10,16 @@ import structlog
 from aiohttp import web
 
 from bot.api.auth import make_auth_middleware
+from bot.api.commands import routes as command_routes
 from bot.api.envelope import error_middleware
 from bot.api.routes import routes as api_routes
 from bot.callbacks.routes import routes as callback_routes
 from bot.clock import Clock, SystemClock
+from bot.commands.outcomes import Outcomes
+from bot.commands.service import Commands
 from bot.db import open_db
 from bot.ingest.writer import IngestWriter, backend_for
-from bot.keys import CLOCK, DIRECTORY, ENQUEUER, REDIS, SETTINGS, WRITER
+from bot.keys import CLOCK, COMMANDS, DIRECTORY, ENQUEUER, OUTCOMES, REDIS, SETTINGS, WRITER
 from bot.queue import Enqueuer, arq_redis
 from bot.reference import load_directory, sync_reference_data
 from bot.settings import ConfigError, Settings
@@ -38,6 +41,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     app[REDIS] = redis
     enqueuer = Enqueuer(redis)
     app[ENQUEUER] = enqueuer
+    app[COMMANDS] = Commands(app[SETTINGS], redis, app[CLOCK])
     enqueuer.start()
     yield
     await enqueuer.stop()
@@ -82,10 +86,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
+    app[OUTCOMES] = Outcomes()
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(ingest_ctx)
     app.on_startup.append(freeze_startup_objects)
     app.add_routes(callback_routes)
     app.add_routes(api_routes)
+    app.add_routes(command_routes)
     return app

@@ -8,6 +8,8 @@ from aiohttp import web
 from arq.connections import ArqRedis
 
 from bot.clock import Clock
+from bot.commands.outcomes import Outcomes
+from bot.commands.service import Commands
 from bot.ingest.writer import IngestWriter
 from bot.queue import Enqueuer
 from bot.rules.people import Directory
@@ -19,3 +21,5 @@ REDIS: Final = web.AppKey("redis", ArqRedis)
 ENQUEUER: Final = web.AppKey("enqueuer", Enqueuer)
 WRITER: Final = web.AppKey("writer", IngestWriter)
 DIRECTORY: Final = web.AppKey("directory", Directory)
+COMMANDS: Final = web.AppKey("commands", Commands)
+OUTCOMES: Final = web.AppKey("outcomes", Outcomes)

@@ -136,3 +136,23 @@ async def sweep(redis: ArqRedis, now: datetime, grace: timedelta) -> int:
         await enqueue_processing(redis, work, f"sweep.{now.timestamp():.3f}")
         log.info("sweeper enqueued pending conversations", conversations=len(work))
     return len(work)
+
+
+DISPATCH_JOB: Final = "dispatch_robot"
+CHECK_RESULTS_JOB: Final = "check_results"
+
+
+async def enqueue_dispatch(redis: ArqRedis, robot_id: str, defer_until: datetime | None = None) -> None:
+    """Wake the robot's dispatcher now (a unique job: never swallowed by one in progress) or at a pacing
+    slot (one job per slot: repeated scheduling of the same slot is a no-op)."""
+    if defer_until is None:
+        await redis.enqueue_job(DISPATCH_JOB, robot_id, _job_id=f"dispatch:{robot_id}:{uuid.uuid4().hex}")
+        return
+    slot = int(defer_until.timestamp() * 1000)
+    await redis.enqueue_job(DISPATCH_JOB, robot_id, _job_id=f"dispatch:{robot_id}:at:{slot}", _defer_until=defer_until)
+
+
+async def enqueue_result_check(redis: ArqRedis, at: datetime, key: str) -> None:
+    """The 60-second check, deferred to the due time (the database holds the due time; the sweeper
+    catches any check whose job was lost)."""
+    await redis.enqueue_job(CHECK_RESULTS_JOB, _job_id=f"check:{key}", _defer_until=at)

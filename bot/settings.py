@@ -10,7 +10,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -63,6 +63,16 @@ class Shift(_Section):
             raise ValueError(f"unknown day(s) {bad}; use {list(_DAYS)}")
         return value
 
+    def covers(self, local: datetime) -> bool:
+        """Whether `local` (a time in the business time zone) falls within the shift."""
+        start, end = self.bounds()
+        now, day = local.time().replace(tzinfo=None), local.weekday()
+        if end is None or start < end:  # the same day
+            return _DAYS[day] in self.days and start <= now and (end is None or now < end)
+        if now >= start:  # crosses midnight: the evening part belongs to the shift's starting day
+            return _DAYS[day] in self.days
+        return now < end and _DAYS[(day - 1) % 7] in self.days
+
     def bounds(self) -> tuple[time, time | None]:
         """Start and end; an end of None means midnight at the end of the day."""
         match = _SHIFT_RE.match(self.hours)
@@ -102,10 +112,56 @@ class RobotSettings(_Section):
     shift: Shift = Shift()
 
 
+class RateLimitSettings(_Section):
+    """WorkTool allows 60 API requests per minute per source IP, for all endpoints together."""
+
+    requests: int = Field(default=60, ge=1)
+    window_s: float = Field(default=60.0, gt=0)
+
+
+class PacingSettings(_Section):
+    """Risk control: how fast one robot may send (WeCom flags accounts that type like machines)."""
+
+    min_gap_s: float = Field(default=3.0, ge=0)
+    jitter_s: float = Field(default=2.0, ge=0)
+    per_minute: int = Field(default=12, ge=1)
+    group_replies_per_minute: int = Field(default=6, ge=1)
+    max_text_chars: int = Field(default=800, ge=20, le=4000)
+    max_queued_per_robot: int = Field(default=500, ge=1)
+    retry_after_s: float = Field(default=5.0, gt=0)  # after a request that provably did not reach WorkTool
+    max_send_attempts: int = Field(default=5, ge=1)
+
+
+class SimulatorSettings(_Section):
+    """The local WorkTool simulator `hub run` starts when `worktool.api_base` is null."""
+
+    port: int = Field(default=8090, ge=1, le=65535)
+    scenario: str | None = "scripts/scenarios/demo.yaml"
+    play: bool = True
+    time_scale: float = Field(default=1.0, gt=0)
+
+
 class WorkToolSettings(_Section):
     api_base: str | None = None
     callback_token: SecretStr | None = None
     robots: tuple[RobotSettings, ...] = ()
+    request_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    result_timeout_s: float = Field(default=60.0, gt=0)
+    online_poll_s: float = Field(default=120.0, ge=0)  # 0 = off; every poll costs one request of the budget
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    pacing: PacingSettings = PacingSettings()
+    banned_phrases: tuple[str, ...] = (
+        "我是AI",
+        "我是机器人",
+        "我是人工智能",
+        "作为AI",
+        "作为一个AI",
+        "作为人工智能",
+        "AI助手",
+        "语言模型",
+        "ChatGPT",
+    )
+    simulator: SimulatorSettings = SimulatorSettings()
 
     @field_validator("robots")
     @classmethod

@@ -17,6 +17,7 @@ from redis.exceptions import LockError
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
+from bot.commands.dispatch import CommandDeps
 from bot.db import is_write_contention
 from bot.rules.people import Directory
 from bot.settings import Settings
@@ -36,6 +37,7 @@ class WorkerDeps:
     redis: ArqRedis
     clock: Clock
     steps: tuple[Step, ...] = DEFAULT_STEPS
+    commands: CommandDeps | None = None  # the worker always sets it; processing-only tests need not
 
 
 class _TakenElsewhere(Exception):

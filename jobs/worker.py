@@ -9,16 +9,21 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import structlog
 from arq import cron, func
 from arq.worker import Worker
 
 from bot.clock import Clock, SystemClock
+from bot.commands.dispatch import CommandDeps
+from bot.commands.outcomes import Outcomes
 from bot.db import open_db
-from bot.queue import PROCESS_JOB, arq_redis, sweep
+from bot.queue import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB, arq_redis, sweep
 from bot.reference import load_directory
 from bot.settings import Settings
 from bot.shutdown import arm_exit_watchdog
+from bot.worktool.client import build_worktool_client
+from jobs.commands import check_results_job, dispatch_robot_job, poll_robots_online, sweep_commands
 from jobs.processing import WorkerDeps, process_conversations
 
 log = structlog.get_logger(__name__)
@@ -35,9 +40,18 @@ async def sweep_pending(ctx: dict[str, Any]) -> int:
 
 def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
     processing = deps.settings.processing
+    every_10_s = set(range(0, 60, 10))
     return Worker(
-        functions=[func(process_conversations, name=PROCESS_JOB, keep_result=0, max_tries=5, timeout=120)],
-        cron_jobs=[cron(sweep_pending, second=set(range(0, 60, 10)), run_at_startup=True, keep_result=0)],
+        functions=[
+            func(process_conversations, name=PROCESS_JOB, keep_result=0, max_tries=5, timeout=120),
+            func(dispatch_robot_job, name=DISPATCH_JOB, keep_result=0, max_tries=5, timeout=120),
+            func(check_results_job, name=CHECK_RESULTS_JOB, keep_result=0, max_tries=5, timeout=120),
+        ],
+        cron_jobs=[
+            cron(sweep_pending, second=every_10_s, run_at_startup=True, keep_result=0),
+            cron(sweep_commands, second=every_10_s, run_at_startup=True, keep_result=0),
+            cron(poll_robots_online, second=every_10_s, run_at_startup=True, keep_result=0, timeout=60),
+        ],
         redis_pool=deps.redis,
         ctx={"deps": deps},
         burst=burst,
@@ -72,9 +86,12 @@ def stop_on_signal(
 
 async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | None = None) -> None:
     """Run until SIGINT/SIGTERM (or, in burst mode, until the queue is empty)."""
-    async with open_db(settings.database.url):
+    async with open_db(settings.database.url), aiohttp.ClientSession() as session:
         directory, _ = load_directory(settings)
-        deps = WorkerDeps(settings, directory, arq_redis(settings.redis.url), clock or SystemClock())
+        redis = arq_redis(settings.redis.url)
+        clock = clock or SystemClock()
+        commands = CommandDeps(settings, redis, clock, build_worktool_client(settings, redis, session), Outcomes())
+        deps = WorkerDeps(settings, directory, redis, clock, commands=commands)
         worker = build_worker(deps, burst=burst)
         loop = asyncio.get_running_loop()
         worker.main_task = loop.create_task(worker.main())

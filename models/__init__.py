@@ -11,4 +11,5 @@ MODEL_MODULES: Final = (
     "models.messages",
     "models.message_types",
     "models.callbacks",
+    "models.commands",
 )

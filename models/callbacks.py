@@ -13,7 +13,8 @@ class ResultCallback(Model):
     error_code = fields.IntField(null=True)
     received_at = fields.DatetimeField()
     payload: fields.Field[dict[str, object]] = fields.JSONField()
-    handled_at = fields.DatetimeField(null=True)
+    handled_at = fields.DatetimeField(null=True)  # matched to its command (or found to match none)
+    command_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "result_callbacks"

@@ -53,3 +53,18 @@ class ConversationAlias(Model):
     class Meta:
         table = "conversation_aliases"
         unique_together = (("kind", "key"),)
+
+
+class ConversationRobot(Model):
+    """A robot has seen this conversation (it reported a message of it), so it can send into it."""
+
+    id = fields.BigIntField(primary_key=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="robots", on_delete=fields.CASCADE
+    )
+    robot_id = fields.CharField(max_length=64)
+    first_seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "conversation_robots"
+        unique_together = (("conversation", "robot_id"),)

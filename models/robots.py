@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+import structlog
 from tortoise import fields
 from tortoise.models import Model
+
+log = structlog.get_logger(__name__)
 
 
 class Robot(Model):
@@ -13,6 +19,11 @@ class Robot(Model):
     enabled = fields.BooleanField(default=True)
     online = fields.BooleanField(null=True)
     last_callback_at = fields.DatetimeField(null=True)
+    online_changed_at = fields.DatetimeField(null=True)
+    online_checked_at = fields.DatetimeField(null=True)
+    # Commands whose result never came (penalises the robot in selection; health scoring builds on it).
+    unknown_results = fields.IntField(default=0)
+    last_unknown_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -21,7 +32,8 @@ class Robot(Model):
 
 
 class RobotStatusEvent(Model):
-    """A raw online or offline callback (its body is undocumented, so all of it is kept)."""
+    """A change of a robot's online state: a raw status callback (its body is undocumented, so all of
+    it is kept) or a change seen by polling robotInfo online."""
 
     id = fields.BigIntField(primary_key=True)
     robot: fields.ForeignKeyRelation[Robot] = fields.ForeignKeyField(
@@ -30,6 +42,25 @@ class RobotStatusEvent(Model):
     received_at = fields.DatetimeField(db_index=True)
     online = fields.BooleanField(null=True)
     payload: fields.Field[dict[str, object]] = fields.JSONField()
+    source = fields.CharField(max_length=16, default="callback")  # callback | poll
 
     class Meta:
         table = "robot_status_events"
+
+
+async def record_online(
+    robot: Robot, online: bool | None, now: datetime, *, source: str, payload: dict[str, object]
+) -> bool:
+    """Store a robot's online state; a change is logged and kept in its history. True if it changed."""
+    changed = online is not None and online != robot.online
+    changes: dict[str, Any] = {"online_checked_at": now} if source == "poll" else {}
+    if changed:
+        changes.update(online=online, online_changed_at=now)
+    if changes:
+        await Robot.filter(id=robot.id).update(**changes)
+    if changed or source == "callback":
+        await RobotStatusEvent.create(robot_id=robot.id, received_at=now, online=online, payload=payload, source=source)
+    if changed:
+        emit = log.info if online else log.warning
+        emit("robot online state changed", robot_id=robot.id, online=online, source=source)
+    return changed

@@ -19,8 +19,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class ApiError(Exception):
     """An error with the HTTP status and envelope code it should produce."""
 
-    def __init__(self, status: int, message: str, *, error: str | None = None, code: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        error: str | None = None,
+        code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
+        self.headers = headers or {}
         self.status = status
         self.message = message
         self.error = error or _reason(status)
@@ -38,14 +47,16 @@ def ok(data: Any = None, message: str = "ok", status: int = 200) -> web.Response
     return web.json_response({"code": 0, "message": message, "data": data}, status=status, dumps=dumps_json)
 
 
-def error_response(status: int, message: str, error: str | None = None, code: int | None = None) -> web.Response:
+def error_response(
+    status: int, message: str, error: str | None = None, code: int | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
     body = {
         "code": code if code is not None else status,
         "message": message,
         "error": error or _reason(status),
         "data": None,
     }
-    return web.json_response(body, status=status, dumps=dumps_json)
+    return web.json_response(body, status=status, dumps=dumps_json, headers=headers)
 
 
 def _default(value: Any) -> Any:
@@ -63,7 +74,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.message, exc.error, exc.code)
+        return error_response(exc.status, exc.message, exc.error, exc.code, exc.headers)
     except web.HTTPRequestEntityTooLarge as exc:
         return error_response(413, exc.text or "body too large")
     except web.HTTPException as exc:

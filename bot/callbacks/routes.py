@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from pydantic import ValidationError
+from tortoise.exceptions import OperationalError
 
 from bot.api.envelope import ApiError, dumps_json
 from bot.callbacks.payloads import (
@@ -20,11 +21,12 @@ from bot.callbacks.payloads import (
     decode_body,
     describe_validation_error,
 )
+from bot.commands.results import match_result
 from bot.ingest.incoming import normalise
 from bot.ingest.writer import IngestUnavailable
-from bot.keys import CLOCK, SETTINGS, WRITER
+from bot.keys import CLOCK, OUTCOMES, SETTINGS, WRITER
 from models.callbacks import ResultCallback as ResultCallbackRow
-from models.robots import Robot, RobotStatusEvent
+from models.robots import Robot, record_online
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -115,16 +117,24 @@ async def result_callback(request: web.Request) -> web.Response:
     except ValidationError as exc:
         raise ApiError(400, describe_validation_error(exc), error="invalid_callback") from exc
     # Result callbacks are fired once and never retried: store every one, even without a messageId.
-    await ResultCallbackRow.create(
-        robot_id=robot_id,
-        message_id=result.message_id or "",
-        error_code=result.error_code,
-        received_at=request.app[CLOCK].now(),
-        payload=fields,
-    )
+    now = request.app[CLOCK].now()
+    try:
+        row = await ResultCallbackRow.create(
+            robot_id=robot_id,
+            message_id=result.message_id or "",
+            error_code=result.error_code,
+            received_at=now,
+            payload=fields,
+        )
+    except (OperationalError, OSError) as exc:
+        raise ApiError(503, f"database unavailable, result not stored: {exc}", error="unavailable") from exc
     log.info(
         "result callback stored", robot_id=robot_id, command_message_id=result.message_id, error_code=result.error_code
     )
+    try:
+        await match_result(row, now, request.app[OUTCOMES])
+    except Exception:  # stored: the sweeper matches it later; WorkTool must still get its 200
+        log.exception("result callback not matched yet", result_id=row.id, robot_id=robot_id)
     return ack("ok")
 
 
@@ -134,10 +144,8 @@ async def status_callback(request: web.Request) -> web.Response:
     fields, _ = await _read_fields(request)
     # The online/offline body is undocumented: keep all of it; read an explicit online flag if present.
     online = _online_flag(fields)
-    now = request.app[CLOCK].now()
-    await RobotStatusEvent.create(robot_id=robot_id, received_at=now, online=online, payload=fields)
-    if online is not None:
-        await Robot.filter(id=robot_id).update(online=online)
+    robot = await Robot.get(id=robot_id)
+    await record_online(robot, online, request.app[CLOCK].now(), source="callback", payload=fields)
     log.info("robot status callback", robot_id=robot_id, online=online, payload=fields)
     return ack("ok")
 

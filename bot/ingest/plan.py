@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.ingest.dedup import Candidate, Verdict, decide
 from bot.ingest.incoming import Incoming
@@ -35,6 +35,11 @@ class BatchPlan:
     attach: list[tuple[int, str, str, bool]] = field(default_factory=list)
     results: list[Stored] = field(default_factory=list)
     conversations_with_new: set[int] = field(default_factory=set)  # to enqueue for processing
+    # (conversation, robot) -> first time in this batch: which robots can reach which conversations
+    presence: dict[tuple[int, str], datetime] = field(default_factory=dict)
+
+    def new_presence(self, known: set[tuple[int, str]]) -> list[tuple[int, str, datetime]]:
+        return [(conv, robot, at) for (conv, robot), at in self.presence.items() if (conv, robot) not in known]
 
 
 def plan_batch(
@@ -59,6 +64,7 @@ def plan_batch(
     plan = BatchPlan()
     for incoming in batch:
         conv_id = conversation_ids[(incoming.conversation.kind, incoming.conversation.key)]
+        plan.presence.setdefault((conv_id, incoming.robot_id), incoming.received_at)
         known = by_ext.get(incoming.external_id) if incoming.external_id else None
         decision = decide(incoming, known, by_hash[incoming.content_hash], window)
         if decision.verdict is Verdict.NEW:

@@ -32,6 +32,7 @@ class PostgresIngestBackend:
         self._recent = recent
         self._sql = Statements(postgres=True)
         self._conversations = ConversationCache()
+        self._present: set[tuple[int, str]] = set()  # (conversation, robot) pairs known to be stored
 
     async def open(self) -> None:
         return None
@@ -55,10 +56,14 @@ class PostgresIngestBackend:
                 ids = sorted(int(row["id"]) for row in rows)
                 plan = plan_batch(batch, self._conversations.ids, candidates, iter(ids), self._recent.window)
                 await self._write(conn, plan)
+                presence = plan.new_presence(self._present)
+                if presence:
+                    await conn.execute_many(self._sql.record_presence, [list(p) for p in presence])
         except BaseException:
             self._conversations.clear()
             self._recent.reset()
             raise
+        self._present.update((c, r) for c, r, _ in presence)
         # Under the advisory lock sighting ids are consecutive; a gap only makes the next sync re-read some.
         last_sighting = self._recent.last_sighting_id + len(plan.sightings)
         self._recent.committed(candidates, ids[-1], last_sighting)

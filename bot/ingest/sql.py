@@ -138,3 +138,10 @@ class Statements:
             "INSERT INTO conversation_names (conversation_id, name, first_seen_at) "
             f"VALUES ({self.marks(3)}) ON CONFLICT (conversation_id, name) DO NOTHING"
         )
+
+    @property
+    def record_presence(self) -> str:
+        return (
+            "INSERT INTO conversation_robots (conversation_id, robot_id, first_seen_at) "
+            f"VALUES ({self.marks(3)}) ON CONFLICT (conversation_id, robot_id) DO NOTHING"
+        )

@@ -49,6 +49,7 @@ class SqliteIngestBackend:
         self._sql = Statements(postgres=False)
         self._conversations = ConversationCache()
         self._checkpointer: asyncio.Task[None] | None = None
+        self._present: set[tuple[int, str]] = set()  # (conversation, robot) pairs known to be stored
 
     async def open(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -113,6 +114,9 @@ class SqliteIngestBackend:
             plan = plan_batch(batch, self._conversations.ids, candidates, itertools.count(top + 1), self._recent.window)
             mark("plan")
             self._write(cur, plan)
+            presence = plan.new_presence(self._present)
+            if presence:
+                cur.executemany(self._sql.record_presence, [(c, r, _ts(at)) for c, r, at in presence])
             mark("write")
             cur.execute("COMMIT")
             mark("commit")
@@ -122,6 +126,7 @@ class SqliteIngestBackend:
             self._conversations.clear()
             self._recent.reset()  # plan_batch may have touched mirrored rows: rebuild from the database
             raise
+        self._present.update((c, r) for c, r, _ in presence)
         # Under the write lock sighting ids are consecutive; a gap only makes the next sync re-read some.
         last_sighting = self._recent.last_sighting_id + len(plan.sightings)
         self._recent.committed(candidates, plan.new[-1].id if plan.new else top, last_sighting)

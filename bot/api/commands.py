@@ -1,0 +1,180 @@
+"""API of the commands layer: sending a message, a command's status, the robots."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from tortoise.functions import Count
+
+from bot.api.auth import CALLER, requires
+from bot.api.envelope import ApiError, ok
+from bot.callbacks.payloads import describe_validation_error
+from bot.commands.pacing import OutgoingRefused
+from bot.commands.selection import NoRobotAvailable, health
+from bot.commands.service import ConversationNotFound, OutgoingText, robot_candidates
+from bot.keys import CLOCK, COMMANDS, SETTINGS
+from models.commands import Command
+from models.conversations import Conversation, ConversationRobot
+from models.robots import Robot
+
+routes = web.RouteTableDef()
+
+
+class SendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    conversation_id: int | None = Field(default=None, ge=1)
+    conversation: str | None = Field(default=None, min_length=1, description="group remark/name or contact name")
+    text: str = Field(min_length=1, max_length=20_000)
+    at: list[str] = Field(default_factory=list, max_length=20)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    robot_id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SendRequest:
+        if (self.conversation_id is None) == (self.conversation is None):
+            raise ValueError("give exactly one of conversation_id and conversation")
+        return self
+
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", error="malformed_body") from exc
+
+
+def command_view(command: Command) -> dict[str, Any]:
+    return {
+        "id": command.id,
+        "status": command.status.value,
+        "robot_id": command.robot_id,
+        "conversation_id": command.conversation_id,
+        "purpose": command.purpose,
+        "requested_by": command.requested_by,
+        "type": command.type,
+        "target": command.target,
+        "content": command.content,
+        "at_list": command.at_list,
+        "part": command.part,
+        "parts": command.parts,
+        "reply_key": command.reply_key,
+        "worktool_message_id": command.worktool_message_id,
+        "created_at": command.created_at,
+        "sent_at": command.sent_at,
+        "result_due_at": command.result_due_at,
+        "finished_at": command.finished_at,
+        "send_attempts": command.send_attempts,
+        "error_code": command.error_code,
+        "error_reason": command.error_reason,
+        "time_cost_s": command.time_cost_s,
+        "success_list": command.success_list,
+        "fail_list": command.fail_list,
+        "result_source": command.result_source,
+        "late": command.late,
+    }
+
+
+@routes.post("/api/messages/send")
+@requires("admin")
+async def send_message(request: web.Request) -> web.Response:
+    try:
+        body = SendRequest.model_validate(await _json_body(request))
+    except ValidationError as exc:
+        raise ApiError(400, describe_validation_error(exc), error="invalid_request") from exc
+    conversation_id = body.conversation_id
+    if conversation_id is None:
+        matches = await Conversation.filter(key=body.conversation).values_list("id", flat=True)
+        if len(matches) != 1:
+            found = "no conversation" if not matches else f"{len(matches)} conversations (use conversation_id)"
+            raise ApiError(404 if not matches else 409, f"{found} named {body.conversation!r}")
+        conversation_id = int(matches[0])  # type: ignore[call-overload]
+    caller = request[CALLER].name
+    out = OutgoingText(
+        conversation_id=conversation_id,
+        text=body.text,
+        reply_key=f"api:{body.idempotency_key or uuid.uuid4().hex}",
+        purpose="manual",
+        requested_by=caller,
+        at_list=tuple(body.at),
+        robot_id=body.robot_id,
+    )
+    try:
+        queued = await request.app[COMMANDS].send_text(out)
+    except ConversationNotFound as exc:
+        raise ApiError(404, str(exc), error="not_found") from exc
+    except NoRobotAvailable as exc:
+        raise ApiError(409, str(exc), error="no_robot") from exc
+    except OutgoingRefused as exc:
+        if exc.retry_after_s is not None:
+            retry = str(math.ceil(exc.retry_after_s))
+            raise ApiError(429, f"{exc}; retry in {retry} s", error=exc.error, headers={"Retry-After": retry}) from exc
+        raise ApiError(422, str(exc), error=exc.error) from exc
+    data = {"robot_id": queued.robot_id, "command_ids": queued.command_ids, "created": queued.created}
+    return ok(data, message="queued" if queued.created else "already queued", status=202 if queued.created else 200)
+
+
+@routes.get("/api/commands/{command_id}/status")
+@requires("staff")
+async def command_status(request: web.Request) -> web.Response:
+    raw = request.match_info["command_id"]
+    if not raw.isdigit():
+        raise ApiError(400, f"command id must be a number, got {raw!r}", error="bad_parameter")
+    command = await Command.get_or_none(id=int(raw))
+    if command is None:
+        raise ApiError(404, f"command {raw} does not exist", error="not_found")
+    return ok(command_view(command))
+
+
+@routes.get("/api/robots")
+@requires("staff")
+async def list_robots(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    now = request.app[CLOCK].now()
+    rows = {robot.id: robot for robot in await Robot.all()}
+    candidates = {c.id: c for c in await robot_candidates(settings, 0, now)}
+    last_day: dict[str, dict[str, int]] = {}
+    for robot_id, status, n in await (
+        Command.filter(sent_at__gte=now - timedelta(days=1))
+        .group_by("robot_id", "status")
+        .annotate(n=Count("id"))
+        .values_list("robot_id", "status", "n")
+    ):
+        last_day.setdefault(str(robot_id), {})[str(status)] = int(n)
+    reach = {
+        str(robot_id): int(n)
+        for robot_id, n in await ConversationRobot.all()
+        .group_by("robot_id")
+        .annotate(n=Count("id"))
+        .values_list("robot_id", "n")
+    }
+    data = []
+    for robot in settings.worktool.robots:
+        row = rows.get(robot.id)
+        candidate = candidates[robot.id]
+        data.append(
+            {
+                "id": robot.id,
+                "name": robot.name,
+                "roles": list(robot.roles),
+                "shift": robot.shift.model_dump(),
+                "on_shift": robot.shift.covers(now.astimezone(request.app[COMMANDS].timezone)),
+                "enabled": row.enabled if row else True,
+                "online": row.online if row else None,
+                "online_changed_at": row.online_changed_at if row else None,
+                "online_checked_at": row.online_checked_at if row else None,
+                "last_callback_at": row.last_callback_at if row else None,
+                "queued": candidate.queued,
+                "unknown_last_hour": candidate.recent_unknown,
+                "unknown_results": row.unknown_results if row else 0,
+                "health": health(candidate),
+                "conversations": reach.get(robot.id, 0),
+                "commands_last_24h": last_day.get(robot.id, {}),
+            }
+        )
+    return ok(data)

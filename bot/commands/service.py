@@ -1,0 +1,183 @@
+"""Queueing outgoing messages: checks, robot choice, splitting, idempotency. Sending is the dispatcher's.
+
+`send_text` is what the pipeline, alerts and the admin API call. It never sends by itself: it writes
+`queued` command rows (one per part of a long text) under an idempotency key, then wakes the robot's
+dispatcher. Calling it again with the same `reply_key` returns the rows already written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from bot.clock import Clock
+from bot.commands.pacing import MINUTE, OutgoingRefused, check_text, group_cap_wait, split_text
+from bot.commands.selection import RobotCandidate, select_robot
+from bot.queue import enqueue_dispatch
+from bot.settings import RobotRole, Settings
+from bot.worktool.protocol import TEXT
+from models.commands import Command, CommandStatus
+from models.conversations import Conversation, ConversationRobot
+from models.robots import Robot
+
+log = structlog.get_logger(__name__)
+UNKNOWN_LOOKBACK = timedelta(hours=1)
+
+
+class ConversationNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class OutgoingText:
+    conversation_id: int
+    text: str
+    reply_key: str  # one logical message: the same key never sends twice
+    purpose: str  # reply | manual | alert | after_sales
+    requested_by: str
+    role: RobotRole = "reply"
+    at_list: tuple[str, ...] = ()
+    robot_id: str | None = None  # force a robot (still checked)
+
+
+@dataclass(frozen=True)
+class Queued:
+    robot_id: str
+    command_ids: list[int] = field(default_factory=list)
+    created: bool = True  # False: the reply_key was already queued, nothing new was written
+
+
+async def robot_candidates(settings: Settings, conversation_id: int, now: datetime) -> list[RobotCandidate]:
+    rows = {robot.id: robot for robot in await Robot.all()}
+    seen = {
+        str(robot_id)
+        for robot_id in await ConversationRobot.filter(conversation_id=conversation_id).values_list(
+            "robot_id", flat=True
+        )
+    }
+    queued = dict(
+        await Command.filter(status=CommandStatus.QUEUED)
+        .group_by("robot_id")
+        .annotate(n=Count("id"))
+        .values_list("robot_id", "n")
+    )
+    unknown = dict(
+        await Command.filter(status=CommandStatus.UNKNOWN, finished_at__gte=now - UNKNOWN_LOOKBACK)
+        .group_by("robot_id")
+        .annotate(n=Count("id"))
+        .values_list("robot_id", "n")
+    )
+    candidates = []
+    for robot in settings.worktool.robots:
+        row = rows.get(robot.id)
+        candidates.append(
+            RobotCandidate(
+                id=robot.id,
+                name=robot.name,
+                roles=robot.roles,
+                shift=robot.shift,
+                enabled=row.enabled if row else True,
+                online=row.online if row else None,
+                seen_conversation=robot.id in seen,
+                recent_unknown=int(unknown.get(robot.id, 0)),
+                queued=int(queued.get(robot.id, 0)),
+            )
+        )
+    return candidates
+
+
+class Commands:
+    """Queues commands. Shared by the web app and the worker (built by the same builder)."""
+
+    def __init__(self, settings: Settings, redis: ArqRedis, clock: Clock) -> None:
+        self._settings = settings
+        self._redis = redis
+        self._clock = clock
+        self._tz = ZoneInfo(settings.timezone)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self._tz
+
+    async def send_text(self, out: OutgoingText) -> Queued:
+        existing = await Command.filter(reply_key=out.reply_key).order_by("part")
+        if existing:
+            return Queued(existing[0].robot_id, [c.id for c in existing], created=False)
+        worktool = self._settings.worktool
+        check_text(out.text, worktool.banned_phrases)
+        conversation = await Conversation.get_or_none(id=out.conversation_id)
+        if conversation is None:
+            raise ConversationNotFound(f"conversation {out.conversation_id} does not exist")
+        now = self._clock.now()
+        candidates = await robot_candidates(self._settings, conversation.id, now)
+        if out.robot_id is not None:
+            candidates = [c for c in candidates if c.id == out.robot_id]
+        robot = select_robot(candidates, out.role, now.astimezone(self._tz))
+        await self._check_capacity(conversation.id, robot, now)
+        parts = split_text(out.text, worktool.pacing.max_text_chars)
+        try:
+            async with in_transaction() as conn:
+                rows = [
+                    await Command.create(
+                        idempotency_key=f"{out.reply_key}#{n}",
+                        reply_key=out.reply_key,
+                        part=n,
+                        parts=len(parts),
+                        robot_id=robot.id,
+                        conversation_id=conversation.id,
+                        purpose=out.purpose,
+                        requested_by=out.requested_by,
+                        type=TEXT,
+                        target=conversation.key,
+                        content=part,
+                        at_list=list(out.at_list) if n == 1 else [],
+                        created_at=now,
+                        using_db=conn,
+                    )
+                    for n, part in enumerate(parts, start=1)
+                ]
+        except IntegrityError:  # the same reply_key queued concurrently: that one stands
+            existing = await Command.filter(reply_key=out.reply_key).order_by("part")
+            return Queued(existing[0].robot_id, [c.id for c in existing], created=False)
+        log.info(
+            "commands queued",
+            robot_id=robot.id,
+            conversation_id=conversation.id,
+            command_ids=[r.id for r in rows],
+            purpose=out.purpose,
+            parts=len(parts),
+        )
+        await self.wake(robot.id)
+        return Queued(robot.id, [r.id for r in rows])
+
+    async def wake(self, robot_id: str) -> None:
+        """Ask the worker to dispatch the robot's queue; without Redis the sweeper does it later."""
+        try:
+            await enqueue_dispatch(self._redis, robot_id)
+        except (RedisError, OSError) as exc:
+            log.warning("redis unavailable; the sweeper will dispatch the queue", robot_id=robot_id, error=str(exc))
+
+    async def _check_capacity(self, conversation_id: int, robot: RobotCandidate, now: datetime) -> None:
+        pacing = self._settings.worktool.pacing
+        recent = await Command.filter(conversation_id=conversation_id, created_at__gt=now - MINUTE).values_list(
+            "created_at", flat=True
+        )
+        wait = group_cap_wait(list(recent), now, pacing.group_replies_per_minute)  # type: ignore[arg-type]
+        if wait is not None:
+            raise OutgoingRefused(
+                f"this conversation already got {pacing.group_replies_per_minute} messages in the last minute",
+                "group_cap",
+                retry_after_s=wait,
+            )
+        if robot.queued >= pacing.max_queued_per_robot:
+            raise OutgoingRefused(
+                f"robot {robot.id} already has {robot.queued} commands queued", "queue_full", retry_after_s=60
+            )
