@@ -142,17 +142,23 @@ DISPATCH_JOB: Final = "dispatch_robot"
 CHECK_RESULTS_JOB: Final = "check_results"
 
 
-async def enqueue_dispatch(redis: ArqRedis, robot_id: str, defer_until: datetime | None = None) -> None:
+async def enqueue_dispatch(
+    redis: ArqRedis, robot_id: str, slot: datetime | None = None, now: datetime | None = None
+) -> None:
     """Wake the robot's dispatcher now (a unique job: never swallowed by one in progress) or at a pacing
-    slot (one job per slot: repeated scheduling of the same slot is a no-op)."""
-    if defer_until is None:
+    slot (one job per slot: repeated scheduling of the same slot is a no-op).
+
+    Delays are passed to arq relative to `now` (the caller's clock), not as absolute times: arq
+    measures them against its own clock."""
+    if slot is None:
         await redis.enqueue_job(DISPATCH_JOB, robot_id, _job_id=f"dispatch:{robot_id}:{uuid.uuid4().hex}")
         return
-    slot = int(defer_until.timestamp() * 1000)
-    await redis.enqueue_job(DISPATCH_JOB, robot_id, _job_id=f"dispatch:{robot_id}:at:{slot}", _defer_until=defer_until)
+    delay = max(slot - (now or slot), timedelta(0))
+    job_id = f"dispatch:{robot_id}:at:{int(slot.timestamp() * 1000)}"
+    await redis.enqueue_job(DISPATCH_JOB, robot_id, _job_id=job_id, _defer_by=delay)
 
 
-async def enqueue_result_check(redis: ArqRedis, at: datetime, key: str) -> None:
+async def enqueue_result_check(redis: ArqRedis, due: datetime, now: datetime, key: str) -> None:
     """The 60-second check, deferred to the due time (the database holds the due time; the sweeper
     catches any check whose job was lost)."""
-    await redis.enqueue_job(CHECK_RESULTS_JOB, _job_id=f"check:{key}", _defer_until=at)
+    await redis.enqueue_job(CHECK_RESULTS_JOB, _job_id=f"check:{key}", _defer_by=max(due - now, timedelta(0)))

@@ -37,7 +37,7 @@ async def check_results_job(ctx: dict[str, Any]) -> int:
     upcoming = await Command.filter(status=CommandStatus.SENT, result_due_at__gt=now).order_by("result_due_at").first()
     if upcoming is not None and upcoming.result_due_at is not None:
         # A check that ran early (or covered several batches) leaves the next one scheduled.
-        await enqueue_result_check(deps.redis, upcoming.result_due_at, str(upcoming.id))
+        await enqueue_result_check(deps.redis, upcoming.result_due_at, now, str(upcoming.id))
     return unknown
 
 

@@ -97,11 +97,11 @@ async def _dispatch_step(deps: CommandDeps, robot_id: str) -> tuple[int, _Stop |
         return 0, _Stop.EMPTY
     ready = [c for c in queued if c.next_attempt_at is None or c.next_attempt_at <= now]
     if not ready:
-        await enqueue_dispatch(deps.redis, robot_id, min(c.next_attempt_at for c in queued if c.next_attempt_at))
+        await enqueue_dispatch(deps.redis, robot_id, min(c.next_attempt_at for c in queued if c.next_attempt_at), now)
         return 0, _Stop.SCHEDULED
     due = next_send_at(await robot_sends(robot_id, now), now, deps.settings.worktool.pacing)
     if due > now:
-        await enqueue_dispatch(deps.redis, robot_id, due)
+        await enqueue_dispatch(deps.redis, robot_id, due, now)
         return 0, _Stop.SCHEDULED
     # The parts of one logical message go out together, in order.
     batch = [c for c in ready if c.reply_key == ready[0].reply_key]
@@ -134,12 +134,12 @@ async def send_batch(deps: CommandDeps, robot_id: str, batch: list[Command], now
             "send outcome unknown; waiting for the result check", robot_id=robot_id, command_ids=ids, error=str(exc)
         )
         await Command.filter(id__in=ids).update(error_reason=f"send request outcome unknown: {exc}")
-        await enqueue_result_check(deps.redis, due_at, f"{ids[0]}")
+        await enqueue_result_check(deps.redis, due_at, now, f"{ids[0]}")
         return len(ids)
     for index, command in enumerate(batch):
         await Command.filter(id=command.id).update(worktool_message_id=message_id, batch_index=index)
     log.info("commands sent", robot_id=robot_id, command_ids=ids, command_message_id=message_id)
-    await enqueue_result_check(deps.redis, due_at, f"{ids[0]}")
+    await enqueue_result_check(deps.redis, due_at, now, f"{ids[0]}")
     await match_stored_results(robot_id, message_id, deps.clock.now(), deps.outcomes)
     return len(ids)
 
@@ -156,7 +156,7 @@ async def _not_delivered(deps: CommandDeps, robot_id: str, batch: list[Command],
         status=CommandStatus.QUEUED, sent_at=None, result_due_at=None, next_attempt_at=retry_at, error_reason=error
     )
     log.warning("request did not reach WorkTool; queued again", robot_id=robot_id, command_ids=ids, retry_at=retry_at)
-    await enqueue_dispatch(deps.redis, robot_id, retry_at)
+    await enqueue_dispatch(deps.redis, robot_id, retry_at, now)
 
 
 async def _failed(deps: CommandDeps, batch: list[Command], now: datetime, code: int | None, reason: str) -> None:
