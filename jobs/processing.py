@@ -8,7 +8,8 @@ killed worker rolls back and loses nothing; a second processor finds nothing pen
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 import structlog
@@ -23,7 +24,8 @@ from bot.rules.people import Directory
 from bot.settings import Settings
 from handlers.pipeline import DEFAULT_STEPS, Step, StepContext, run_pipeline
 from models.conversations import Conversation
-from models.messages import InboundMessage, ProcessingState
+from models.messages import InboundMessage, MessageSighting, ProcessingState
+from models.robots import note_callback
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS: Final = 3
@@ -48,6 +50,7 @@ class _TakenElsewhere(Exception):
 class BatchResult:
     processed: int
     blocked: bool  # a message failed and will be retried later: stop, to keep the order
+    heard: dict[str, datetime] = field(default_factory=dict)  # robot -> its latest report in the batch
 
 
 async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]) -> int:
@@ -71,6 +74,8 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
             while True:
                 result = await process_batch(conversation_id, deps)
                 total += result.processed
+                for robot_id, at in result.heard.items():
+                    await note_callback(robot_id, at)
                 if result.blocked or result.processed == 0:
                     break
                 await lock.reacquire()
@@ -115,12 +120,19 @@ async def _process_batch_once(conversation_id: int, deps: WorkerDeps) -> BatchRe
         )
         for message in messages:
             await _process_one(message, deps, conn)
-        if messages:
-            # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
-            await (
-                Conversation.filter(id=conversation_id).using_db(conn).update(last_message_at=messages[-1].received_at)
-            )
-        return BatchResult(len(messages), blocked=False)
+        if not messages:
+            return BatchResult(0, blocked=False)
+        # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
+        await Conversation.filter(id=conversation_id).using_db(conn).update(last_message_at=messages[-1].received_at)
+        heard: dict[str, datetime] = {}
+        sightings = await (
+            MessageSighting.filter(message_id__in=[m.id for m in messages])
+            .using_db(conn)
+            .values_list("robot_id", "received_at")
+        )
+        for robot_id, at in [(m.robot_id, m.received_at) for m in messages] + list(sightings):
+            heard[robot_id] = max(at, heard.get(robot_id, at))
+        return BatchResult(len(messages), blocked=False, heard=heard)
 
 
 async def _process_one(message: InboundMessage, deps: WorkerDeps, conn: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 log = structlog.get_logger(__name__)
@@ -64,3 +65,11 @@ async def record_online(
         emit = log.info if online else log.warning
         emit("robot online state changed", robot_id=robot.id, online=online, source=source)
     return changed
+
+
+async def note_callback(robot_id: str, at: datetime) -> None:
+    """The robot reported a message at `at` (never moves the time backwards; outside any long transaction:
+    every conversation's processing touches the same few robot rows)."""
+    await Robot.filter(Q(id=robot_id) & (Q(last_callback_at__isnull=True) | Q(last_callback_at__lt=at))).update(
+        last_callback_at=at
+    )

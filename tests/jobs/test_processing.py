@@ -22,6 +22,7 @@ from bot.settings import Settings
 from handlers import pipeline
 from jobs.processing import MAX_ATTEMPTS, WorkerDeps, drain_conversation, process_conversations
 from models.messages import InboundMessage, ProcessingState
+from models.robots import Robot, note_callback
 from tests.conftest import build_settings
 
 
@@ -117,3 +118,19 @@ async def test_pending_work_lists_only_overdue_conversations(deps: WorkerDeps) -
     assert work == {first.conversation_id: ids[0]}  # type: ignore[attr-defined]
     work = await pending_work(clock.now(), timedelta(seconds=0))
     assert work == {first.conversation_id: ids[0], second.conversation_id: ids[1]}  # type: ignore[attr-defined]
+
+
+async def test_processing_notes_when_each_robot_last_reported(deps: WorkerDeps) -> None:
+    writer = IngestWriter(backend=backend_for(deps.settings.database.url, timedelta(seconds=15)), max_batch=100)
+    await writer.start()
+    first = deps.clock.now()
+    callback = MessageCallback.model_validate(body("在吗"))
+    stored = await writer.submit(normalise("wt-robot-1", callback, first))
+    await writer.submit(normalise("wt-robot-2", callback, first + timedelta(seconds=2)))  # its copy: a sighting
+    await writer.stop()
+    conv_id = (await InboundMessage.get(id=stored.message_id)).conversation_id  # type: ignore[attr-defined]
+    await drain_conversation(deps, conv_id)
+    robots = {r.id: r.last_callback_at for r in await Robot.all()}
+    assert robots == {"wt-robot-1": first, "wt-robot-2": first + timedelta(seconds=2)}
+    await note_callback("wt-robot-1", first - timedelta(hours=1))  # an older report never moves it back
+    assert (await Robot.get(id="wt-robot-1")).last_callback_at == first
