@@ -87,6 +87,68 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    """The WorkTool simulator: a fake WorkTool cloud that posts callbacks to this hub."""
+    from aiohttp import web
+
+    from bot.simulator import Scenario, SimState, create_sim_app, load_scenario
+
+    settings = _settings(args)
+    defaults = settings.worktool.simulator
+    args.port = args.port or defaults.port
+    args.scenario = defaults.scenario if args.scenario is None else args.scenario
+    args.time_scale = args.time_scale or defaults.time_scale
+    scenario = load_scenario(Path(args.scenario)) if args.scenario else Scenario()
+    token = settings.worktool.callback_token
+    hub_url = args.hub_url or settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
+    state = SimState(
+        scenario,
+        hub_url=hub_url,
+        token=token.get_secret_value() if token is not None else None,
+        time_scale=args.time_scale,
+        limit_per_window=args.rate_limit,
+        window_s=args.rate_window,
+        tz=settings.timezone,
+    )
+    known = {robot.id for robot in settings.worktool.robots}
+    for robot in scenario.robots:
+        if robot.id not in known:
+            log.warning(
+                "scenario robot is not in worktool.robots: the hub will refuse its callbacks", robot_id=robot.id
+            )
+    base = f"http://{args.host}:{args.port}"
+    log.info("WorkTool API", api_base=base, send=f"{base}/wework/sendRawMessage?robotId=<id>")
+    log.info(
+        "simulator control",
+        requests=f"{base}/_sim/requests",
+        commands=f"{base}/_sim/commands",
+        play=f"POST {base}/_sim/play",
+        stats=f"{base}/_sim/stats",
+    )
+    for robot in scenario.robots:
+        url = f"{state.hub_url}/worktool/{robot.id}/message|result|status"
+        log.info(
+            "callbacks go to (until a URL is bound)", robot_id=robot.id, name=robot.name, url=url, token=bool(token)
+        )
+    log.info(
+        "simulating",
+        scenario=args.scenario or None,
+        time_scale=args.time_scale,
+        play=args.play,
+        rate_limit=f"{args.rate_limit}/{args.rate_window:g}s",
+    )
+    web.run_app(
+        create_sim_app(state, play_on_start=args.play),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+        handler_cancellation=True,
+        shutdown_timeout=5,
+    )
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from jobs.worker import run_worker
 
@@ -165,6 +227,16 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="the arq worker only")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(func=cmd_worker)
+    sim = sub.add_parser("sim", help="the WorkTool simulator: a fake WorkTool cloud posting callbacks to the hub")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=None, help="default: worktool.simulator.port")
+    sim.add_argument("--hub-url", default=None, help="where callbacks go (default: server.public_url or host:port)")
+    sim.add_argument("--scenario", default=None, help="scenario YAML ('' for none)")
+    sim.add_argument("--play", action="store_true", help="play the scenario's message timeline at start")
+    sim.add_argument("--time-scale", type=float, default=None, help="divides every simulated delay (10 = 10x faster)")
+    sim.add_argument("--rate-limit", type=int, default=60, help="API requests per window per source IP")
+    sim.add_argument("--rate-window", type=float, default=60.0, help="the rate limit's window in seconds")
+    sim.set_defaults(func=cmd_sim)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     mk = sub.add_parser("makemigrations", help="generate migrations for SQLite and PostgreSQL from the models")
     mk.add_argument("name")

@@ -82,3 +82,35 @@ def server(env: dict[str, str], log: Path) -> Iterator[str]:
 
 def new_port() -> int:
     return free_port()
+
+
+def spawn_sim(port: int, hub_port: int, env: dict[str, str], log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """`hub sim` as WorkTool's cloud for the hub on `hub_port`; returns once it answers."""
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "sim",
+                "--port",
+                str(port),
+                "--hub-url",
+                f"http://127.0.0.1:{hub_port}",
+                *extra,
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/stats", timeout=1) as resp:
+                if resp.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.1)
+    stop(process, log=log)
+    raise TimeoutError(f"simulator on port {port} did not start; see {log}")
