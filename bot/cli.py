@@ -159,24 +159,36 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Embedded defaults: a local Redis if none answers, migrations, then server + worker processes."""
+    """Embedded defaults: a local Redis if none answers, migrations, then server + worker processes, and the
+    WorkTool simulator as the cloud when no real WorkTool API is configured."""
     from bot.db import migrate
     from bot.embedded_redis import ensure_redis
 
     settings = _settings(args)
     redis = ensure_redis(settings.redis.url, Path(settings.redis.data_dir)) if settings.redis.embedded else None
+    base = [sys.executable, "-m", "bot.cli", "--config", args.config]
+    commands = {name: [*base, name] for name in ("serve", "worker")}
+    env = dict(os.environ)
+    if not settings.worktool.api_base:
+        sim = settings.worktool.simulator
+        commands["sim"] = [*base, "sim", *(["--play"] if sim.play else [])]
+        env["HUB__WORKTOOL__API_BASE"] = f"http://127.0.0.1:{sim.port}"
+        log.info(
+            "no WorkTool API configured (worktool.api_base): the simulator plays the cloud",
+            api_base=env["HUB__WORKTOOL__API_BASE"],
+            scenario=sim.scenario,
+        )
     try:
         asyncio.run(migrate(settings.database.url))
-        return _supervise(args.config)
+        return _supervise(commands, env)
     finally:
         if redis is not None:
             redis.stop()
             log.info("embedded redis stopped")
 
 
-def _supervise(config: str) -> int:
-    commands = {name: [sys.executable, "-m", "bot.cli", "--config", config, name] for name in ("serve", "worker")}
-    children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+def _supervise(commands: dict[str, list[str]], env: dict[str, str]) -> int:
+    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
     restarts = dict.fromkeys(commands, 0)
     stopping = False
 
@@ -189,7 +201,7 @@ def _supervise(config: str) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    log.info("hub running: server and worker started", pids={n: c.pid for n, c in children.items()})
+    log.info("hub running", processes=sorted(children), pids={n: c.pid for n, c in children.items()})
     while not stopping:
         time.sleep(0.5)
         for name, child in list(children.items()):
@@ -200,13 +212,67 @@ def _supervise(config: str) -> int:
             log.error("process exited; restarting", process=name, exit_code=code, in_s=delay)
             time.sleep(delay)
             restarts[name] += 1
-            children[name] = subprocess.Popen(commands[name])
+            children[name] = subprocess.Popen(commands[name], env=env)
     for child in children.values():
         try:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
     return 0
+
+
+def cmd_worktool(args: argparse.Namespace) -> int:
+    """`hub worktool bind|check`: set up and inspect the robots' callbacks on the WorkTool cloud."""
+    settings = _settings(args)
+    return asyncio.run(run_worktool(settings, args))
+
+
+async def run_worktool(settings: Settings, args: argparse.Namespace) -> int:
+    import aiohttp
+
+    from bot.queue import arq_redis
+    from bot.worktool.client import WorkToolError, build_worktool_client
+    from bot.worktool.protocol import CALLBACK_MESSAGE, CALLBACK_OFFLINE, CALLBACK_ONLINE, CALLBACK_RESULT
+
+    robots = [r for r in settings.worktool.robots if args.robot in (None, r.id)]
+    if not robots:
+        raise ConfigError(f"no robot {args.robot!r} under worktool.robots" if args.robot else "no robots configured")
+    public = (args.public_url or settings.server.public_url or "").rstrip("/")
+    if args.action == "bind" and not public:
+        raise ConfigError("server.public_url is not set (or pass --public-url): WorkTool must reach us there")
+    token = settings.worktool.callback_token
+    redis = arq_redis(settings.redis.url)
+    failures = 0
+    async with aiohttp.ClientSession() as session:
+        client = build_worktool_client(settings, redis, session)
+        if client is None:
+            raise ConfigError("worktool.api_base is not set: there is no WorkTool API to talk to")
+        for robot in robots:
+            try:
+                if args.action == "bind":
+                    secret = token.get_secret_value() if token else ""
+                    base = f"{public}/worktool/{robot.id}"
+                    targets = {
+                        CALLBACK_MESSAGE: "message",
+                        CALLBACK_RESULT: "result",
+                        CALLBACK_ONLINE: "status",
+                        CALLBACK_OFFLINE: "status",
+                    }
+                    for kind, path in targets.items():
+                        await client.bind_callback(robot.id, kind, f"{base}/{path}?token={secret}")
+                        print(f"{robot.id}: callback type {kind} -> {base}/{path}?token=<callback token>")  # noqa: T201
+                else:
+                    online = await client.is_online(robot.id)
+                    bound = await client.callbacks(robot.id)
+                    print(f"{robot.id} ({robot.name}): online={online}")  # noqa: T201
+                    for row in bound:
+                        url = str(row.get("callBackUrl", "")).split("?token=")[0]
+                        print(f"  type {row.get('type')} ({row.get('typeName', '')}): {url}")  # noqa: T201
+            except WorkToolError as exc:
+                failures += 1
+                print(f"{robot.id}: FAILED: {exc}", file=sys.stderr)  # noqa: T201
+    await redis.aclose()
+    return 1 if failures else 0
 
 
 def _safe_url(url: str) -> str:
@@ -238,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--rate-window", type=float, default=60.0, help="the rate limit's window in seconds")
     sim.set_defaults(func=cmd_sim)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    wt = sub.add_parser("worktool", help="set up and inspect robots on the WorkTool cloud")
+    wt.add_argument("action", choices=["bind", "check"], help="bind: point the callbacks at us; check: show them")
+    wt.add_argument("--robot", default=None, help="one robot id (default: every configured robot)")
+    wt.add_argument("--public-url", default=None, help="default: server.public_url")
+    wt.set_defaults(func=cmd_worktool)
     mk = sub.add_parser("makemigrations", help="generate migrations for SQLite and PostgreSQL from the models")
     mk.add_argument("name")
     mk.set_defaults(func=cmd_makemigrations)

@@ -3,6 +3,7 @@ one shared client session for the callbacks it posts."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Final
@@ -64,6 +65,23 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
+async def _play_when_hub_is_up(state: SimState, wait_s: float = 60.0) -> None:
+    """Started next to the hub (`hub run`), the simulator would otherwise post its first messages into
+    the void: wait until the hub answers at all (WorkTool itself never re-sends a callback)."""
+    if state.hub_url and state.session is not None:
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                async with state.session.get(f"{state.hub_url}/healthz"):
+                    break  # any answer: the hub is listening
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+        else:
+            log.warning("the hub did not answer /healthz; playing anyway", hub_url=state.hub_url)
+    await play(state, state.scenario.messages)
+
+
 def create_sim_app(state: SimState, *, play_on_start: bool = False) -> web.Application:
     """The simulator app. `play_on_start`: play the scenario's timeline once the app has started."""
     app = web.Application(middlewares=[api_middleware])
@@ -74,7 +92,7 @@ def create_sim_app(state: SimState, *, play_on_start: bool = False) -> web.Appli
         async with aiohttp.ClientSession(timeout=timeout) as session:
             state.session = session
             if play_on_start:
-                state.spawn(play(state, state.scenario.messages), "play")
+                state.spawn(_play_when_hub_is_up(state), "play")
             try:
                 yield
             finally:
