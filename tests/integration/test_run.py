@@ -73,6 +73,18 @@ async def test_hub_run_brings_up_the_whole_loop_on_embedded_defaults(tmp_path: P
         status, robots = await get(f"{base}/api/robots")
         assert status == 200
         assert {r["id"] for r in robots["data"]} == {"wt-robot-1", "wt-robot-2"}
+        # The README's walk-through: a reply goes out through the simulator and its result comes back.
+        async with aiohttp.ClientSession() as session:
+            body = {"conversation": "客户群1", "text": "您好，马上为您处理"}
+            async with session.post(f"{base}/api/messages/send", json=body, headers=ADMIN) as resp:
+                assert resp.status == 202, await resp.text()
+                command_id = (await resp.json())["data"]["command_ids"][0]
+
+        async def succeeded() -> bool:
+            _, body = await get(f"{base}/api/commands/{command_id}/status")
+            return bool(body["data"]["status"] == "succeeded")
+
+        await poll("the reply's result", succeeded)
         status, stats = await get(f"http://127.0.0.1:{sim_port}/_sim/stats")
         assert (status, stats["data"]["callbacksFailed"]) == (200, 0)
     finally:
