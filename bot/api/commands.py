@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -16,7 +16,7 @@ from bot.api.envelope import ApiError, ok
 from bot.callbacks.payloads import describe_validation_error
 from bot.commands.pacing import OutgoingRefused
 from bot.commands.selection import NoRobotAvailable, health
-from bot.commands.service import ConversationNotFound, OutgoingText, robot_candidates
+from bot.commands.service import ConversationNotFound, FileAttachment, OutgoingText, robot_candidates
 from bot.keys import CLOCK, COMMANDS, SETTINGS
 from models.commands import Command
 from models.conversations import Conversation, ConversationRobot
@@ -25,12 +25,21 @@ from models.robots import Robot
 routes = web.RouteTableDef()
 
 
+class FileBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    name: str = Field(min_length=1, max_length=200, pattern=r"\.[A-Za-z0-9]{1,8}$", description="with extension")
+    type: Literal["image", "audio", "video", "*"] = "*"
+
+
 class SendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     conversation_id: int | None = Field(default=None, ge=1)
     conversation: str | None = Field(default=None, min_length=1, description="group remark/name or contact name")
-    text: str = Field(min_length=1, max_length=20_000)
+    text: str = Field(default="", max_length=20_000)
+    file: FileBody | None = None
     at: list[str] = Field(default_factory=list, max_length=20)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     robot_id: str | None = None
@@ -39,6 +48,10 @@ class SendRequest(BaseModel):
     def _one_target(self) -> SendRequest:
         if (self.conversation_id is None) == (self.conversation is None):
             raise ValueError("give exactly one of conversation_id and conversation")
+        if not self.text and self.file is None:
+            raise ValueError("give text, a file, or both")
+        if self.file is not None and self.file.name.lower().endswith(".webp"):
+            raise ValueError("file: WorkTool cannot send webp images")
         return self
 
 
@@ -103,6 +116,7 @@ async def send_message(request: web.Request) -> web.Response:
         requested_by=caller,
         at_list=tuple(body.at),
         robot_id=body.robot_id,
+        file=FileAttachment(body.file.url, body.file.name, body.file.type) if body.file else None,
     )
     try:
         queued = await request.app[COMMANDS].send_text(out)

@@ -23,7 +23,7 @@ from bot.commands.pacing import MINUTE, OutgoingRefused, check_text, group_cap_w
 from bot.commands.selection import RobotCandidate, select_robot
 from bot.queue import enqueue_dispatch
 from bot.settings import RobotRole, Settings
-from bot.worktool.protocol import TEXT
+from bot.worktool.protocol import FILE, TEXT
 from models.commands import Command, CommandStatus
 from models.conversations import Conversation, ConversationRobot
 from models.robots import Robot
@@ -37,7 +37,24 @@ class ConversationNotFound(Exception):
 
 
 @dataclass(frozen=True)
+class FileAttachment:
+    """A network file the phone downloads and sends (type 218): no webp; keep it under 10 MB."""
+
+    url: str
+    name: str  # with its extension, unique per file (WorkTool's objectName)
+    file_type: str = "*"  # image | audio | video | *
+
+    def command_fields(self, text: str) -> dict[str, object]:
+        extra: dict[str, object] = {"objectName": self.name, "fileUrl": self.url, "fileType": self.file_type}
+        if text:
+            extra["extraText"] = text
+        return extra
+
+
+@dataclass(frozen=True)
 class OutgoingText:
+    """A message for a conversation: text (split when long), or a file with an optional caption."""
+
     conversation_id: int
     text: str
     reply_key: str  # one logical message: the same key never sends twice
@@ -46,6 +63,7 @@ class OutgoingText:
     role: RobotRole = "reply"
     at_list: tuple[str, ...] = ()
     robot_id: str | None = None  # force a robot (still checked)
+    file: FileAttachment | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +130,8 @@ class Commands:
         if existing:
             return Queued(existing[0].robot_id, [c.id for c in existing], created=False)
         worktool = self._settings.worktool
-        check_text(out.text, worktool.banned_phrases)
+        if out.file is None or out.text:
+            check_text(out.text, worktool.banned_phrases)
         conversation = await Conversation.get_or_none(id=out.conversation_id)
         if conversation is None:
             raise ConversationNotFound(f"conversation {out.conversation_id} does not exist")
@@ -122,7 +141,11 @@ class Commands:
             candidates = [c for c in candidates if c.id == out.robot_id]
         robot = select_robot(candidates, out.role, now.astimezone(self._tz))
         await self._check_capacity(conversation.id, robot, now)
-        parts = split_text(out.text, worktool.pacing.max_text_chars)
+        parts: list[tuple[int, str, dict[str, object]]] = (
+            [(FILE, out.text, out.file.command_fields(out.text))]
+            if out.file is not None
+            else [(TEXT, part, {}) for part in split_text(out.text, worktool.pacing.max_text_chars)]
+        )
         try:
             async with in_transaction() as conn:
                 rows = [
@@ -135,14 +158,15 @@ class Commands:
                         conversation_id=conversation.id,
                         purpose=out.purpose,
                         requested_by=out.requested_by,
-                        type=TEXT,
+                        type=kind,
                         target=conversation.key,
-                        content=part,
-                        at_list=list(out.at_list) if n == 1 else [],
+                        content=content,
+                        at_list=list(out.at_list) if n == 1 and kind == TEXT else [],
+                        extra=extra,
                         created_at=now,
                         using_db=conn,
                     )
-                    for n, part in enumerate(parts, start=1)
+                    for n, (kind, content, extra) in enumerate(parts, start=1)
                 ]
         except IntegrityError:  # the same reply_key queued concurrently: that one stands
             existing = await Command.filter(reply_key=out.reply_key).order_by("part")

@@ -21,7 +21,7 @@ from bot.keys import OUTCOMES, REDIS, SETTINGS
 from bot.worktool.client import WorkToolClient
 from bot.worktool.ratelimit import RequestBudget
 from models.commands import Command, CommandStatus
-from models.robots import Robot
+from models.robots import Robot, RobotStatusEvent
 from tests.conftest import ADMIN_TOKEN, CALLBACK_TOKEN
 
 Client = TestClient[Any, Any]
@@ -281,3 +281,44 @@ async def test_robots_api_shows_state_and_reach(client: Client, deps: CommandDep
     assert robots["wt-robot-2"]["conversations"] == 1  # a sighting counts as being there
     assert robots["wt-robot-1"]["commands_last_24h"] == {"sent": 1}
     assert robots["wt-robot-1"]["health"] == 90  # online state not known yet
+
+
+async def test_a_file_goes_out_as_a_218_command(
+    client: Client, deps: CommandDeps, cloud: tuple[Cloud, TestServer]
+) -> None:
+    await say(client, "二维码发我一下")
+    file = {"url": "https://cdn.example.com/qr/123.png", "name": "qr-123.png", "type": "image"}
+    body = {"conversation": "客户群1", "text": "请用手机扫码", "file": file}
+    resp = await client.post("/api/messages/send", json=body, headers=ADMIN)
+    assert resp.status == 202, await resp.text()
+    await dispatch_robot(deps, "wt-robot-1")
+    assert cloud[0].sends[-1]["list"] == [
+        {
+            "type": 218,
+            "titleList": ["客户群1"],
+            "objectName": "qr-123.png",
+            "fileUrl": "https://cdn.example.com/qr/123.png",
+            "fileType": "image",
+            "extraText": "请用手机扫码",
+        }
+    ]
+    bad = {"conversation": "客户群1", "file": {**file, "name": "qr.webp"}}
+    resp = await client.post("/api/messages/send", json=bad, headers=ADMIN)
+    assert resp.status == 400
+    assert "webp" in (await resp.json())["message"]
+
+
+async def test_an_offline_robot_is_not_chosen(client: Client) -> None:
+    await say(client, "在吗")
+    resp = await client.post(
+        f"/worktool/wt-robot-1/status?token={CALLBACK_TOKEN}", json={"type": 6, "status": "offline"}
+    )
+    assert resp.status == 200
+    resp = await client.post("/api/messages/send", json={"conversation": "客户群1", "text": "hi"}, headers=ADMIN)
+    assert resp.status == 409
+    assert "wt-robot-1: offline" in (await resp.json())["message"]
+    await client.post(f"/worktool/wt-robot-1/status?token={CALLBACK_TOKEN}", json={"type": 5})
+    resp = await client.post("/api/messages/send", json={"conversation": "客户群1", "text": "hi"}, headers=ADMIN)
+    assert resp.status == 202
+    events = await RobotStatusEvent.filter(robot_id="wt-robot-1").order_by("id").values_list("online", "source")
+    assert events == [(False, "callback"), (True, "callback")]
