@@ -29,6 +29,7 @@ from jobs.processing import WorkerDeps, process_conversations
 log = structlog.get_logger(__name__)
 SHUTDOWN_LIMIT_S = 15.0
 RECANCEL_AFTER_S = 0.5
+JOB_GRACE_S = 8.0  # < SHUTDOWN_LIMIT_S
 
 
 async def sweep_pending(ctx: dict[str, Any]) -> int:
@@ -63,16 +64,18 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
 
 
 def stop_on_signal(
-    worker: Worker, sig: signal.Signals, arm_watchdog: Callable[[float, str], None] = arm_exit_watchdog
-) -> None:
-    """Cancel the worker's tasks and its main loop, and keep cancelling until the loop has ended.
-
-    One cancel is not enough: a cancellation that lands while redis-py is finishing a read can be
-    swallowed, and the worker then polls on as if nothing happened (seen in CI, about 1 stop in 10).
-    """
+    worker: Worker,
+    sig: signal.Signals,
+    arm_watchdog: Callable[[float, str], None] = arm_exit_watchdog,
+    grace_s: float = JOB_GRACE_S,
+) -> asyncio.Task[None]:
+    """Stop taking jobs, give running ones `grace_s` to finish (a dispatch cut off mid-request leaves its
+    commands `unknown`), then cancel the rest and the main loop — and keep cancelling until it has ended:
+    a cancellation that lands while redis-py finishes a read can be swallowed, and the worker then polled
+    on as if nothing happened (seen in CI, about 1 stop in 10)."""
     # Armed here and never disarmed: whatever hangs from now on, the process ends with a stack dump.
     arm_watchdog(SHUTDOWN_LIMIT_S, "the worker")
-    worker.handle_sig(sig)
+    worker.allow_pick_jobs = False
     loop = asyncio.get_running_loop()
 
     def cancel_again() -> None:
@@ -81,7 +84,15 @@ def stop_on_signal(
             worker.main_task.cancel()
             loop.call_later(RECANCEL_AFTER_S, cancel_again)
 
-    loop.call_later(RECANCEL_AFTER_S, cancel_again)
+    async def stop() -> None:
+        running = [task for task in worker.tasks.values() if not task.done()]
+        if running:
+            log.info("waiting for running jobs before stopping", jobs=len(running), grace_s=grace_s)
+            await asyncio.wait(running, timeout=grace_s)
+        worker.handle_sig(sig)
+        loop.call_later(RECANCEL_AFTER_S, cancel_again)
+
+    return loop.create_task(stop(), name="worker-stop")
 
 
 async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | None = None) -> None:
@@ -95,8 +106,13 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
         worker = build_worker(deps, burst=burst)
         loop = asyncio.get_running_loop()
         worker.main_task = loop.create_task(worker.main())
+        stopping: list[asyncio.Task[None]] = []  # keeps the stop task referenced
+
+        def on_signal(sig: signal.Signals) -> None:
+            stopping.append(stop_on_signal(worker, sig))
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop_on_signal, worker, sig)
+            loop.add_signal_handler(sig, on_signal, sig)
         log.info("worker started", max_jobs=settings.processing.max_jobs, burst=burst)
         try:
             with contextlib.suppress(asyncio.CancelledError):
@@ -106,6 +122,10 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
                 arm_exit_watchdog(SHUTDOWN_LIMIT_S, "the worker")
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+            # Jobs cancelled at the end of the grace period: let them finish cancelling, and keep their
+            # CancelledError out of arq's close(), which would raise it and fail the exit code.
+            await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+            worker.tasks.clear()
             # Closed here, in the task that opened the database (tortoise hangs otherwise).
             await worker.close()
             log.info("worker stopped", jobs_complete=worker.jobs_complete, jobs_failed=worker.jobs_failed)

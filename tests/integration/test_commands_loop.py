@@ -51,9 +51,10 @@ def hub_with_sim(env: dict[str, str], log: Path, sim_args: tuple[str, ...] = (),
         try:
             yield base
         finally:
-            for n, proc in enumerate(procs):
-                assert stop(proc, log=log.with_name(f"worker{n}.log")) == 0
-            assert stop(sim, log=log) == 0
+            # Stop every process before judging any: a failed assertion must not leave one running.
+            codes = {f"worker{n}": stop(proc, log=log.with_name(f"worker{n}.log")) for n, proc in enumerate(procs)}
+            codes["sim"] = stop(sim, log=log)
+            assert codes == dict.fromkeys(codes, 0), f"exit codes {codes}; see the logs in {log.parent}"
 
 
 async def call(method: str, url: str, body: Any = None) -> Any:
