@@ -9,7 +9,7 @@ from datetime import timedelta
 import structlog
 from aiohttp import web
 
-from bot.api.auth import make_auth_middleware
+from bot.api.auth import API_TOKENS
 from bot.api.commands import routes as command_routes
 from bot.api.envelope import error_middleware
 from bot.api.routes import routes as api_routes
@@ -82,9 +82,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         raise ConfigError("worktool.callback_token is not set: export HUB__WORKTOOL__CALLBACK_TOKEN")
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[error_middleware, make_auth_middleware(settings.api.tokens)],
+        middlewares=[error_middleware],
     )
     app[SETTINGS] = settings
+    app[API_TOKENS] = settings.api.tokens
     app[CLOCK] = clock or SystemClock()
     app[OUTCOMES] = Outcomes()
     app.cleanup_ctx.append(database_ctx)

@@ -1,32 +1,42 @@
-"""Bearer tokens with roles for `/api/*`: admin > manager > staff."""
+"""Bearer tokens with roles for the API: admin > manager > staff."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
 from aiohttp import web
 
-from bot.api.envelope import ApiError, Handler
+from bot.api.envelope import ApiError
 from bot.settings import ApiRole, ApiToken
 
 ROLE_RANK: Final[dict[str, int]] = {"staff": 1, "manager": 2, "admin": 3}
-_REQUIRED_ROLE: Final = "hub_required_role"
+REQUIRED_ROLE: Final = "hub_required_role"  # set on guarded handlers (a test checks every /api route)
 CALLER: Final = web.RequestKey("caller", ApiToken)  # the token that authenticated the request
+API_TOKENS: Final = web.AppKey("api_tokens", tuple[ApiToken, ...])
 
 
 H = TypeVar("H", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
 
 
 def requires(role: ApiRole) -> Callable[[H], H]:
-    """Decorator: the handler needs at least `role` (the middleware enforces it)."""
+    """Decorator: the handler needs a bearer token of at least `role` (its caller lands in request[CALLER]).
 
-    def mark(handler: H) -> H:
-        setattr(handler, _REQUIRED_ROLE, role)
-        return handler
+    A decorator rather than a middleware: a middleware would wrap every request, the callbacks too —
+    the ingest hot path — to let all but /api/* through."""
 
-    return mark
+    def wrap(handler: H) -> H:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            request[CALLER] = authenticate(request, role)
+            return await handler(request)
+
+        setattr(guarded, REQUIRED_ROLE, role)
+        return guarded  # type: ignore[return-value]
+
+    return wrap
 
 
 def find_token(tokens: tuple[ApiToken, ...], presented: str) -> ApiToken | None:
@@ -37,24 +47,14 @@ def find_token(tokens: tuple[ApiToken, ...], presented: str) -> ApiToken | None:
     return found
 
 
-def make_auth_middleware(tokens: tuple[ApiToken, ...]) -> web.middleware:  # type: ignore[valid-type]
-    @web.middleware
-    async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith("/api/"):
-            return await handler(request)
-        header = request.headers.get("Authorization", "")
-        scheme, _, presented = header.partition(" ")
-        if scheme.lower() != "bearer" or not presented.strip():
-            raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>'", error="unauthorized")
-        caller = find_token(tokens, presented.strip())
-        if caller is None:
-            raise ApiError(401, "unknown API token", error="unauthorized")
-        needed = getattr(handler, _REQUIRED_ROLE, "staff")
-        if ROLE_RANK[caller.role] < ROLE_RANK[needed]:
-            raise ApiError(
-                403, f"this needs the {needed} role; token {caller.name!r} has {caller.role}", error="forbidden"
-            )
-        request[CALLER] = caller
-        return await handler(request)
-
-    return auth_middleware
+def authenticate(request: web.Request, needed: ApiRole) -> ApiToken:
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>'", error="unauthorized")
+    caller = find_token(request.app[API_TOKENS], presented.strip())
+    if caller is None:
+        raise ApiError(401, "unknown API token", error="unauthorized")
+    if ROLE_RANK[caller.role] < ROLE_RANK[needed]:
+        raise ApiError(403, f"this needs the {needed} role; token {caller.name!r} has {caller.role}", error="forbidden")
+    return caller

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from bot.api.auth import CALLER, make_auth_middleware, requires
+from bot.api.auth import API_TOKENS, CALLER, REQUIRED_ROLE, requires
 from bot.api.envelope import error_middleware, ok
 from bot.api.routes import load_openapi
 from bot.clock import FrozenClock
@@ -71,13 +71,21 @@ async def test_roles_are_ranked(aiohttp_client: Any) -> None:
         ApiToken(token=SecretStr(ADMIN_TOKEN), role="admin", name="boss"),
         ApiToken(token=SecretStr(STAFF_TOKEN), role="staff", name="clerk"),
     )
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(tokens)])
+    app = web.Application(middlewares=[error_middleware])
+    app[API_TOKENS] = tokens
     app.router.add_get("/api/admin-only", admin_only)
     client = await aiohttp_client(app)
     denied = await get(client, "/api/admin-only", status=403)
     assert "needs the admin role; token 'clerk' has staff" in denied["message"]
     allowed = await get(client, "/api/admin-only", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert allowed == {"code": 0, "message": "ok", "data": {"who": "boss"}}
+
+
+async def test_every_api_route_requires_a_token(client: Client) -> None:
+    api = [r for r in client.app.router.routes() if r.resource and r.resource.canonical.startswith("/api/")]
+    assert len(api) >= 6
+    unguarded = [r.resource.canonical for r in api if not hasattr(r.handler, REQUIRED_ROLE)]
+    assert unguarded == []
 
 
 async def test_unknown_path_gets_a_json_404(client: Client) -> None:
