@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -13,16 +14,20 @@ from bot.api.auth import API_TOKENS
 from bot.api.commands import routes as command_routes
 from bot.api.envelope import error_middleware
 from bot.api.routes import routes as api_routes
+from bot.api.understanding import routes as understanding_routes
 from bot.callbacks.routes import routes as callback_routes
 from bot.clock import Clock, SystemClock
 from bot.commands.outcomes import Outcomes
 from bot.commands.service import Commands
 from bot.db import open_db
 from bot.ingest.writer import IngestWriter, backend_for
-from bot.keys import CLOCK, COMMANDS, DIRECTORY, ENQUEUER, OUTCOMES, REDIS, SETTINGS, WRITER
+from bot.keys import CLOCK, COMMANDS, DIRECTORY, ENQUEUER, LLM, OUTCOMES, REDIS, RULES, SETTINGS, WRITER
+from bot.llm import LlmClassifier
 from bot.queue import Enqueuer, arq_redis
 from bot.reference import load_directory, sync_reference_data
 from bot.settings import ConfigError, Settings
+from bot.understanding.store import RuleStore
+from bot.understanding.tokens import configure_jieba
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +39,22 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         await sync_reference_data(settings, people)
         app[DIRECTORY] = directory
         yield
+
+
+async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    configure_jieba(Path(settings.data_dir))
+    store = RuleStore(Path(settings.rules_dir))
+    app[RULES] = store
+    store.start_watching()
+    llm = None
+    if settings.llm.enabled:
+        llm = LlmClassifier(settings.llm, app[CLOCK], redis=app[REDIS], timezone=settings.timezone)
+        app[LLM] = llm
+    yield
+    await store.stop()
+    if llm is not None:
+        await llm.close()
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -90,9 +111,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[OUTCOMES] = Outcomes()
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(rules_ctx)
     app.cleanup_ctx.append(ingest_ctx)
     app.on_startup.append(freeze_startup_objects)
     app.add_routes(callback_routes)
     app.add_routes(api_routes)
     app.add_routes(command_routes)
+    app.add_routes(understanding_routes)
     return app

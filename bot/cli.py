@@ -221,6 +221,62 @@ def _supervise(commands: dict[str, list[str]], env: dict[str, str]) -> int:
     return 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    """`hub rules check [DIR]` validates and self-tests; `hub rules replay --since` shows what would change."""
+    from bot.understanding.ruleset import diff_summary, load_ruleset
+
+    if args.action == "check":
+        directory = Path(args.dir or load_settings(Path(args.config)).rules_dir)
+        ruleset = load_ruleset(directory)  # RuleFileError → main prints it and exits 2
+        examples = sum(len(t.examples) for t in ruleset.message_types.types)
+        examples += len(ruleset.intervention.examples) + len(ruleset.replies.examples)
+        print(f"{directory}: OK, version {ruleset.version}: {diff_summary(None, ruleset)}, {examples} examples pass")  # noqa: T201
+        return 0
+    settings = _settings(args)
+    return asyncio.run(_replay(settings, args))
+
+
+async def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.db import open_db
+    from bot.reference import load_directory
+    from bot.understanding.replay import replay
+    from bot.understanding.ruleset import load_ruleset
+
+    ruleset = load_ruleset(Path(args.dir or settings.rules_dir))
+    since = datetime.now(UTC) - timedelta(days=1)
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise ConfigError(
+                f"--since {args.since!r}: use a date or time like 2026-11-20 or 2026-11-20T09:00"
+            ) from None
+        if since.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            since = since.replace(tzinfo=ZoneInfo(settings.timezone))
+    directory, _ = load_directory(settings)
+    async with open_db(settings.database.url):
+        report = await replay(
+            ruleset,
+            directory,
+            since,
+            max_samples=args.samples,
+            progress=lambda n: print(f"  … {n} messages", file=sys.stderr),  # noqa: T201
+        )
+    out = [f"rules {ruleset.version} over {report.messages} messages since {since.isoformat()}:"]
+    out.append(f"  type would change on {report.changed_types}, intervention case on {report.changed_cases}")
+    for (old, new), n in report.type_changes.most_common(15):
+        out.append(f"  type {old} → {new}: {n}")
+    for (old, new), n in report.case_changes.most_common(10):
+        out.append(f"  case {old} → {new}: {n}")
+    out += [f"  {sample}" for sample in report.samples]
+    print("\n".join(out))  # noqa: T201
+    return 0
+
+
 def cmd_worktool(args: argparse.Namespace) -> int:
     """`hub worktool bind|check`: set up and inspect the robots' callbacks on the WorkTool cloud."""
     settings = _settings(args)
@@ -304,6 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--rate-window", type=float, default=60.0, help="the rate limit's window in seconds")
     sim.set_defaults(func=cmd_sim)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    rules = sub.add_parser("rules", help="check the rule files, or replay them over stored messages")
+    rules.add_argument("action", choices=["check", "replay"])
+    rules.add_argument("dir", nargs="?", default=None, help="rules directory (default: rules_dir)")
+    rules.add_argument("--since", default=None, help="replay: messages from this date/time (default: 24 h ago)")
+    rules.add_argument("--samples", type=int, default=20, help="replay: changed messages to show")
+    rules.set_defaults(func=cmd_rules)
     wt = sub.add_parser("worktool", help="set up and inspect robots on the WorkTool cloud")
     wt.add_argument("action", choices=["bind", "check"], help="bind: point the callbacks at us; check: show them")
     wt.add_argument("--robot", default=None, help="one robot id (default: every configured robot)")

@@ -11,9 +11,11 @@ from bot.clock import Clock
 from bot.commands.outcomes import Outcomes
 from bot.commands.service import Commands
 from bot.ingest.writer import IngestWriter
+from bot.llm import LlmClassifier
 from bot.queue import Enqueuer
 from bot.rules.people import Directory
 from bot.settings import Settings
+from bot.understanding.store import RuleStore
 
 SETTINGS: Final = web.AppKey("settings", Settings)
 CLOCK: Final = web.AppKey("clock", Clock)
@@ -23,3 +25,5 @@ WRITER: Final = web.AppKey("writer", IngestWriter)
 DIRECTORY: Final = web.AppKey("directory", Directory)
 COMMANDS: Final = web.AppKey("commands", Commands)
 OUTCOMES: Final = web.AppKey("outcomes", Outcomes)
+RULES: Final = web.AppKey("rules", RuleStore)
+LLM: Final = web.AppKey("llm", LlmClassifier)  # only set when an LLM is configured

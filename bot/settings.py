@@ -24,7 +24,7 @@ RobotRole = Literal["reply", "alert", "after_sales", "listen"]
 ApiRole = Literal["admin", "manager", "staff"]
 
 # Dotted paths that hold secrets; they are accepted from env only.
-SECRET_PATHS: Final = frozenset({("worktool", "callback_token"), ("api", "tokens")})
+SECRET_PATHS: Final = frozenset({("worktool", "callback_token"), ("api", "tokens"), ("llm", "api_key")})
 
 _SHIFT_RE: Final = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -199,6 +199,25 @@ class ApiSettings(_Section):
     tokens: tuple[ApiToken, ...] = ()
 
 
+class LlmSettings(_Section):
+    """An OpenAI-compatible chat-completions endpoint (DeepSeek, Qwen, GLM, a local server), used only when
+    the rules are not confident enough. Off by default: the service works fully without it."""
+
+    enabled: bool = False
+    base_url: str | None = None  # e.g. https://api.deepseek.com/v1
+    model: str = "deepseek-chat"
+    api_key: SecretStr | None = None  # env only: HUB__LLM__API_KEY
+    confidence_threshold: float = Field(default=0.6, ge=0, le=1)  # below this, the rules ask the LLM
+    timeout_s: float = Field(default=8.0, gt=0, le=60)
+    max_retries: int = Field(default=2, ge=0, le=5)
+    daily_token_budget: int = Field(default=200_000, ge=0)  # prompt + completion tokens per day (business tz)
+    circuit_failures: int = Field(default=5, ge=1)  # consecutive failures that open the circuit ...
+    circuit_reset_s: float = Field(default=60.0, gt=0)  # ... for this long
+    cache_ttl_s: float = Field(default=86_400.0, ge=0)
+    price_per_1k_prompt: float = Field(default=0.001, ge=0)  # for the usage ledger's cost column
+    price_per_1k_completion: float = Field(default=0.002, ge=0)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["console", "json"] = "console"
@@ -215,6 +234,7 @@ class Settings(_Section):
     ingest: IngestSettings = IngestSettings()
     processing: ProcessingSettings = ProcessingSettings()
     api: ApiSettings = ApiSettings()
+    llm: LlmSettings = LlmSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def robot(self, robot_id: str) -> RobotSettings | None:

@@ -14,9 +14,25 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from bot.commands.service import Commands
+from bot.llm import LlmClassifier
 from bot.rules.people import Directory
+from bot.settings import Settings
+from bot.understanding.engine import Classification
+from bot.understanding.ruleset import RuleSet
+from bot.understanding.store import RuleStore
 from handlers.sender import resolve_sender_role
 from models.messages import InboundMessage
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the understanding and reply steps use; built once per worker (same builders as the web app)."""
+
+    settings: Settings
+    rules: RuleStore
+    commands: Commands | None = None
+    llm: LlmClassifier | None = None
 
 
 @dataclass(frozen=True)
@@ -24,13 +40,19 @@ class StepContext:
     directory: Directory
     now: datetime
     conn: BaseDBAsyncClient
+    services: Services | None = None  # None: sender roles only (processing tests)
+    rules: RuleSet | None = None  # the set in force for this message (one per batch)
+    hints: dict[int, Classification] = field(default_factory=dict)  # LLM verdicts asked before the transaction
 
 
 @dataclass
 class MessageUpdate:
-    """Columns the steps set on the message; stored with state=processed."""
+    """Columns the steps set on the message; stored with state=processed. `notes` pass verdicts between
+    steps; `wake` lists robots whose dispatcher to wake once the transaction has committed."""
 
     fields: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    wake: set[str] = field(default_factory=set)
 
 
 Step = Callable[[InboundMessage, StepContext, MessageUpdate], Awaitable[None]]
@@ -40,7 +62,7 @@ async def sender_role_step(message: InboundMessage, ctx: StepContext, update: Me
     update.fields["sender_role"] = resolve_sender_role(message.sender_name, ctx.directory)
 
 
-DEFAULT_STEPS: tuple[Step, ...] = (sender_role_step,)
+DEFAULT_STEPS: tuple[Step, ...] = (sender_role_step,)  # the worker adds handlers.steps.UNDERSTANDING_STEPS
 
 
 async def run_pipeline(

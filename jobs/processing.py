@@ -8,6 +8,7 @@ killed worker rolls back and loses nothing; a second processor finds nothing pen
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -19,10 +20,12 @@ from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
 from bot.commands.dispatch import CommandDeps
-from bot.db import is_write_contention
+from bot.db import connection, is_write_contention
 from bot.rules.people import Directory
 from bot.settings import Settings
-from handlers.pipeline import DEFAULT_STEPS, Step, StepContext, run_pipeline
+from bot.understanding.engine import Classification
+from handlers.pipeline import DEFAULT_STEPS, Services, Step, StepContext, run_pipeline
+from handlers.understanding import llm_hints
 from models.conversations import Conversation
 from models.messages import InboundMessage, MessageSighting, ProcessingState
 from models.robots import note_callback
@@ -40,6 +43,7 @@ class WorkerDeps:
     clock: Clock
     steps: tuple[Step, ...] = DEFAULT_STEPS
     commands: CommandDeps | None = None  # the worker always sets it; processing-only tests need not
+    services: Services | None = None  # rules, LLM, replies: the worker sets it
 
 
 class _TakenElsewhere(Exception):
@@ -51,6 +55,7 @@ class BatchResult:
     processed: int
     blocked: bool  # a message failed and will be retried later: stop, to keep the order
     heard: dict[str, datetime] = field(default_factory=dict)  # robot -> its latest report in the batch
+    wake: set[str] = field(default_factory=set)  # robots with replies queued by the batch
 
 
 async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]) -> int:
@@ -65,6 +70,10 @@ async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]
 async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
     """Process the conversation's pending messages in order, unless another processor holds it."""
     ttl = deps.settings.processing.lock_ttl_s
+    llm = deps.settings.llm
+    if deps.services is not None and deps.services.llm is not None and llm.enabled:
+        # One LLM call (with its retries) must fit in the lock's lifetime: it is renewed between calls.
+        ttl = max(ttl, llm.timeout_s * (llm.max_retries + 1) + 2.0 * llm.max_retries + 5.0)
     total = 0
     while True:
         lock = deps.redis.lock(f"hub:lock:conversation:{conversation_id}", timeout=ttl, blocking=False)
@@ -72,10 +81,12 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
             return total  # the holder re-checks for pending messages after it lets go
         try:
             while True:
-                result = await process_batch(conversation_id, deps)
+                hints = await _llm_hints(deps, conversation_id, lock.reacquire)
+                result = await process_batch(conversation_id, deps, hints)
                 total += result.processed
                 for robot_id, at in result.heard.items():
                     await note_callback(robot_id, at)
+                await _wake(deps, result.wake)
                 if result.blocked or result.processed == 0:
                     break
                 await lock.reacquire()
@@ -90,10 +101,33 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
             return total
 
 
-async def process_batch(conversation_id: int, deps: WorkerDeps) -> BatchResult:
+async def _wake(deps: WorkerDeps, robots: set[str]) -> None:
+    if deps.services is not None and deps.services.commands is not None:
+        for robot_id in sorted(robots):
+            await deps.services.commands.wake(robot_id)
+
+
+async def _llm_hints(
+    deps: WorkerDeps, conversation_id: int, renew: Callable[[], Awaitable[object]]
+) -> dict[int, Classification]:
+    services = deps.services
+    if services is None or services.llm is None or not services.llm.enabled:
+        return {}
+    pending = await (
+        InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING)
+        .order_by("id")
+        .limit(deps.settings.processing.batch_size)
+    )
+    ctx = StepContext(deps.directory, deps.clock.now(), connection(), services, services.rules.current)
+    return await llm_hints(pending, ctx, renew)
+
+
+async def process_batch(
+    conversation_id: int, deps: WorkerDeps, hints: dict[int, Classification] | None = None
+) -> BatchResult:
     for attempt in range(LOCK_RETRIES):
         try:
-            return await _process_batch_once(conversation_id, deps)
+            return await _process_batch_once(conversation_id, deps, hints or {})
         except _TakenElsewhere:
             log.info("batch already processed elsewhere", conversation_id=conversation_id)
             return BatchResult(0, blocked=True)
@@ -102,13 +136,13 @@ async def process_batch(conversation_id: int, deps: WorkerDeps) -> BatchResult:
                 log.warning(
                     "batch failed; retrying its messages one by one", conversation_id=conversation_id, exc_info=True
                 )
-                return await _process_singly(conversation_id, deps, deps.settings.processing.batch_size)
+                return await _process_singly(conversation_id, deps, deps.settings.processing.batch_size, hints or {})
             await asyncio.sleep(0.02 * (attempt + 1))
     log.warning("database busy; the conversation waits for the next sweep", conversation_id=conversation_id)
     return BatchResult(0, blocked=True)
 
 
-async def _process_batch_once(conversation_id: int, deps: WorkerDeps) -> BatchResult:
+async def _process_batch_once(conversation_id: int, deps: WorkerDeps, hints: dict[int, Classification]) -> BatchResult:
     size = deps.settings.processing.batch_size
     async with in_transaction() as conn:
         messages = await (
@@ -118,8 +152,9 @@ async def _process_batch_once(conversation_id: int, deps: WorkerDeps) -> BatchRe
             .limit(size)
             .select_for_update()
         )
+        wake: set[str] = set()
         for message in messages:
-            await _process_one(message, deps, conn)
+            wake |= await _process_one(message, deps, conn, hints)
         if not messages:
             return BatchResult(0, blocked=False)
         # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
@@ -132,12 +167,17 @@ async def _process_batch_once(conversation_id: int, deps: WorkerDeps) -> BatchRe
         )
         for robot_id, at in [(m.robot_id, m.received_at) for m in messages] + list(sightings):
             heard[robot_id] = max(at, heard.get(robot_id, at))
-        return BatchResult(len(messages), blocked=False, heard=heard)
+        return BatchResult(len(messages), blocked=False, heard=heard, wake=wake)
 
 
-async def _process_one(message: InboundMessage, deps: WorkerDeps, conn: Any) -> None:
+async def _process_one(
+    message: InboundMessage, deps: WorkerDeps, conn: Any, hints: dict[int, Classification] | None = None
+) -> set[str]:
+    """Run the pipeline and store its verdict; returns the robots to wake after commit."""
     now = deps.clock.now()
-    update = await run_pipeline(message, StepContext(deps.directory, now, conn), deps.steps)
+    rules = deps.services.rules.current if deps.services is not None else None
+    ctx = StepContext(deps.directory, now, conn, deps.services, rules, hints or {})
+    update = await run_pipeline(message, ctx, deps.steps)
     changed = await (
         InboundMessage.filter(id=message.id, state=ProcessingState.PENDING)
         .using_db(conn)
@@ -152,9 +192,12 @@ async def _process_one(message: InboundMessage, deps: WorkerDeps, conn: Any) -> 
     if changed != 1:
         raise _TakenElsewhere(message.id)
     log.debug("message processed", message_id=message.id, conversation_id=message.conversation_id, **update.fields)  # type: ignore[attr-defined]
+    return update.wake
 
 
-async def _process_singly(conversation_id: int, deps: WorkerDeps, size: int) -> BatchResult:
+async def _process_singly(
+    conversation_id: int, deps: WorkerDeps, size: int, hints: dict[int, Classification]
+) -> BatchResult:
     processed = 0
     pending = await (
         InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING).order_by("id").limit(size)
@@ -162,9 +205,10 @@ async def _process_singly(conversation_id: int, deps: WorkerDeps, size: int) -> 
     for message in pending:
         try:
             async with in_transaction() as conn:
-                await _process_one(message, deps, conn)
+                wake = await _process_one(message, deps, conn, hints)
                 await Conversation.filter(id=conversation_id).using_db(conn).update(last_message_at=message.received_at)
             processed += 1
+            await _wake(deps, wake)
         except _TakenElsewhere:
             return BatchResult(processed, blocked=True)
         except Exception as exc:

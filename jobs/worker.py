@@ -7,6 +7,7 @@ import contextlib
 import signal
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,12 +18,18 @@ from arq.worker import Worker
 from bot.clock import Clock, SystemClock
 from bot.commands.dispatch import CommandDeps
 from bot.commands.outcomes import Outcomes
+from bot.commands.service import Commands
 from bot.db import open_db
+from bot.llm import LlmClassifier
 from bot.queue import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB, arq_redis, sweep
 from bot.reference import load_directory
 from bot.settings import Settings
 from bot.shutdown import arm_exit_watchdog
+from bot.understanding.store import RuleStore
+from bot.understanding.tokens import configure_jieba
 from bot.worktool.client import build_worktool_client
+from handlers.pipeline import Services
+from handlers.steps import FULL_STEPS
 from jobs.commands import check_results_job, dispatch_robot_job, poll_robots_online, sweep_commands
 from jobs.processing import WorkerDeps, process_conversations
 
@@ -102,7 +109,16 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
         redis = arq_redis(settings.redis.url)
         clock = clock or SystemClock()
         commands = CommandDeps(settings, redis, clock, build_worktool_client(settings, redis, session), Outcomes())
-        deps = WorkerDeps(settings, directory, redis, clock, commands=commands)
+        configure_jieba(Path(settings.data_dir))
+        rules = RuleStore(Path(settings.rules_dir))
+        rules.start_watching()
+        llm = (
+            LlmClassifier(settings.llm, clock, redis=redis, timezone=settings.timezone)
+            if settings.llm.enabled
+            else None
+        )
+        services = Services(settings, rules, Commands(settings, redis, clock), llm)
+        deps = WorkerDeps(settings, directory, redis, clock, FULL_STEPS, commands=commands, services=services)
         worker = build_worker(deps, burst=burst)
         loop = asyncio.get_running_loop()
         worker.main_task = loop.create_task(worker.main())
@@ -126,6 +142,9 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
             # CancelledError out of arq's close(), which would raise it and fail the exit code.
             await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
             worker.tasks.clear()
+            await rules.stop()
+            if llm is not None:
+                await llm.close()
             # Closed here, in the task that opened the database (tortoise hangs otherwise).
             await worker.close()
             log.info("worker stopped", jobs_complete=worker.jobs_complete, jobs_failed=worker.jobs_failed)

@@ -12,4 +12,5 @@ MODEL_MODULES: Final = (
     "models.message_types",
     "models.callbacks",
     "models.commands",
+    "models.llm",
 )

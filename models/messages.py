@@ -49,6 +49,7 @@ class InboundMessage(Model):
     is_staff_intervention = fields.BooleanField(null=True)
     intervention_case = fields.CharField(max_length=32, null=True)
     intervention_reason = fields.TextField(null=True)
+    intervention_priority = fields.CharField(max_length=16, null=True)
     rules_version = fields.CharField(max_length=64, null=True)
 
     sightings: fields.ReverseRelation[MessageSighting]
@@ -57,7 +58,10 @@ class InboundMessage(Model):
         table = "inbound_messages"
         # Only what processing reads; dedup uses the ingest process's mirror (bot/ingest/recent.py),
         # so no random-key index slows every insert.
-        indexes = (("state", "conversation_id", "id"),)  # a conversation's pending messages; the sweeper
+        indexes = (
+            ("state", "conversation_id", "id"),  # a conversation's pending messages; the sweeper
+            ("conversation_id", "id"),  # a conversation's recent messages: the classifier's context, sessions
+        )
 
 
 class MessageSighting(Model):

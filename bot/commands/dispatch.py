@@ -28,6 +28,7 @@ from bot.settings import Settings
 from bot.worktool.client import DeliveryUnknown, NotDelivered, Rejected, WorkToolClient
 from bot.worktool.protocol import MAX_COMMANDS_PER_REQUEST, TEXT, file_command, text_command
 from models.commands import Command, CommandStatus
+from models.conversations import Conversation
 
 log = structlog.get_logger(__name__)
 LOCK_TTL_S = 60
@@ -105,7 +106,35 @@ async def _dispatch_step(deps: CommandDeps, robot_id: str) -> tuple[int, _Stop |
         return 0, _Stop.SCHEDULED
     # The parts of one logical message go out together, in order.
     batch = [c for c in ready if c.reply_key == ready[0].reply_key]
+    if await _dropped_for_takeover(deps, robot_id, batch, now):
+        return 0, None
     return await send_batch(deps, robot_id, batch, now), None
+
+
+async def _paused_until(command: Command, now: datetime) -> datetime | None:
+    """For a bot reply: until when staff have taken its conversation over (None if they have not)."""
+    if command.purpose != "reply" or command.conversation_id is None:
+        return None
+    conversation = await Conversation.get_or_none(id=command.conversation_id)
+    if conversation is None or conversation.bot_paused_until is None or conversation.bot_paused_until <= now:
+        return None
+    return conversation.bot_paused_until
+
+
+async def _dropped_for_takeover(deps: CommandDeps, robot_id: str, batch: list[Command], now: datetime) -> bool:
+    """Re-checked right before sending: staff may have stepped in after the reply was queued."""
+    paused = await _paused_until(batch[0], now)
+    if paused is None:
+        return False
+    reason = f"not sent: staff took the conversation over (bot paused until {paused.isoformat()})"
+    for command in batch:
+        if await Command.filter(id=command.id, status=CommandStatus.QUEUED).update(
+            status=CommandStatus.FAILED, finished_at=now, error_reason=reason
+        ):
+            await command.refresh_from_db()
+            await deps.outcomes.notify(command, CommandStatus.FAILED)
+    log.info("bot reply dropped: staff took over", robot_id=robot_id, command_ids=[c.id for c in batch])
+    return True
 
 
 async def send_batch(deps: CommandDeps, robot_id: str, batch: list[Command], now: datetime) -> int:

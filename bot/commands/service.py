@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
@@ -73,22 +74,26 @@ class Queued:
     created: bool = True  # False: the reply_key was already queued, nothing new was written
 
 
-async def robot_candidates(settings: Settings, conversation_id: int, now: datetime) -> list[RobotCandidate]:
-    rows = {robot.id: robot for robot in await Robot.all()}
+async def robot_candidates(
+    settings: Settings, conversation_id: int, now: datetime, conn: BaseDBAsyncClient | None = None
+) -> list[RobotCandidate]:
+    rows = {robot.id: robot for robot in await Robot.all().using_db(conn)}
     seen = {
         str(robot_id)
-        for robot_id in await ConversationRobot.filter(conversation_id=conversation_id).values_list(
-            "robot_id", flat=True
-        )
+        for robot_id in await ConversationRobot.filter(conversation_id=conversation_id)
+        .using_db(conn)
+        .values_list("robot_id", flat=True)
     }
     queued = dict(
         await Command.filter(status=CommandStatus.QUEUED)
+        .using_db(conn)
         .group_by("robot_id")
         .annotate(n=Count("id"))
         .values_list("robot_id", "n")
     )
     unknown = dict(
         await Command.filter(status=CommandStatus.UNKNOWN, finished_at__gte=now - UNKNOWN_LOOKBACK)
+        .using_db(conn)
         .group_by("robot_id")
         .annotate(n=Count("id"))
         .values_list("robot_id", "n")
@@ -125,52 +130,62 @@ class Commands:
     def timezone(self) -> ZoneInfo:
         return self._tz
 
-    async def send_text(self, out: OutgoingText) -> Queued:
-        existing = await Command.filter(reply_key=out.reply_key).order_by("part")
+    async def send_text(self, out: OutgoingText, conn: BaseDBAsyncClient | None = None) -> Queued:
+        """Queue the message. With `conn`, inside the caller's transaction: the caller wakes the robot
+        (`wake`) after committing, so the reply lands with whatever caused it, or not at all."""
+        if conn is not None:
+            return await self._queue(out, conn)
+        try:
+            async with in_transaction() as tx:
+                queued = await self._queue(out, tx)
+        except IntegrityError:  # the same reply_key queued concurrently: that one stands
+            existing = await Command.filter(reply_key=out.reply_key).order_by("part")
+            return Queued(existing[0].robot_id, [c.id for c in existing], created=False)
+        if queued.created:
+            await self.wake(queued.robot_id)
+        return queued
+
+    async def _queue(self, out: OutgoingText, conn: BaseDBAsyncClient) -> Queued:
+        existing = await Command.filter(reply_key=out.reply_key).using_db(conn).order_by("part")
         if existing:
             return Queued(existing[0].robot_id, [c.id for c in existing], created=False)
         worktool = self._settings.worktool
         if out.file is None or out.text:
             check_text(out.text, worktool.banned_phrases)
-        conversation = await Conversation.get_or_none(id=out.conversation_id)
+        conversation = await Conversation.filter(id=out.conversation_id).using_db(conn).first()
         if conversation is None:
             raise ConversationNotFound(f"conversation {out.conversation_id} does not exist")
         now = self._clock.now()
-        candidates = await robot_candidates(self._settings, conversation.id, now)
+        candidates = await robot_candidates(self._settings, conversation.id, now, conn)
         if out.robot_id is not None:
             candidates = [c for c in candidates if c.id == out.robot_id]
         robot = select_robot(candidates, out.role, now.astimezone(self._tz))
-        await self._check_capacity(conversation.id, robot, now)
+        await self._check_capacity(conversation.id, robot, now, conn)
         parts: list[tuple[int, str, dict[str, object]]] = (
             [(FILE, out.text, out.file.command_fields(out.text))]
             if out.file is not None
             else [(TEXT, part, {}) for part in split_text(out.text, worktool.pacing.max_text_chars)]
         )
-        try:
-            async with in_transaction() as conn:
-                rows = [
-                    await Command.create(
-                        idempotency_key=f"{out.reply_key}#{n}",
-                        reply_key=out.reply_key,
-                        part=n,
-                        parts=len(parts),
-                        robot_id=robot.id,
-                        conversation_id=conversation.id,
-                        purpose=out.purpose,
-                        requested_by=out.requested_by,
-                        type=kind,
-                        target=conversation.key,
-                        content=content,
-                        at_list=list(out.at_list) if n == 1 and kind == TEXT else [],
-                        extra=extra,
-                        created_at=now,
-                        using_db=conn,
-                    )
-                    for n, (kind, content, extra) in enumerate(parts, start=1)
-                ]
-        except IntegrityError:  # the same reply_key queued concurrently: that one stands
-            existing = await Command.filter(reply_key=out.reply_key).order_by("part")
-            return Queued(existing[0].robot_id, [c.id for c in existing], created=False)
+        rows = [
+            await Command.create(
+                idempotency_key=f"{out.reply_key}#{n}",
+                reply_key=out.reply_key,
+                part=n,
+                parts=len(parts),
+                robot_id=robot.id,
+                conversation_id=conversation.id,
+                purpose=out.purpose,
+                requested_by=out.requested_by,
+                type=kind,
+                target=conversation.key,
+                content=content,
+                at_list=list(out.at_list) if n == 1 and kind == TEXT else [],
+                extra=extra,
+                created_at=now,
+                using_db=conn,
+            )
+            for n, (kind, content, extra) in enumerate(parts, start=1)
+        ]
         log.info(
             "commands queued",
             robot_id=robot.id,
@@ -179,7 +194,6 @@ class Commands:
             purpose=out.purpose,
             parts=len(parts),
         )
-        await self.wake(robot.id)
         return Queued(robot.id, [r.id for r in rows])
 
     async def wake(self, robot_id: str) -> None:
@@ -189,10 +203,14 @@ class Commands:
         except (RedisError, OSError) as exc:
             log.warning("redis unavailable; the sweeper will dispatch the queue", robot_id=robot_id, error=str(exc))
 
-    async def _check_capacity(self, conversation_id: int, robot: RobotCandidate, now: datetime) -> None:
+    async def _check_capacity(
+        self, conversation_id: int, robot: RobotCandidate, now: datetime, conn: BaseDBAsyncClient
+    ) -> None:
         pacing = self._settings.worktool.pacing
-        recent = await Command.filter(conversation_id=conversation_id, created_at__gt=now - MINUTE).values_list(
-            "created_at", flat=True
+        recent = (
+            await Command.filter(conversation_id=conversation_id, created_at__gt=now - MINUTE)
+            .using_db(conn)
+            .values_list("created_at", flat=True)
         )
         wait = group_cap_wait(list(recent), now, pacing.group_replies_per_minute)  # type: ignore[arg-type]
         if wait is not None:

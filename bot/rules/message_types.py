@@ -1,37 +1,122 @@
-"""`rules/message_types.yaml`: the message type catalogue seeded into the `message_types` table."""
+"""`rules/message_types.yaml`: the message type catalogue (seeded into `message_types`) and the rules that
+recognise each type, with examples the loader runs as self-tests.
+
+A rule fires when the sender's role is in its scope, a trigger matches (any phrase, jieba token or regex;
+or, with no triggers, all of `all_of`), every `all_of` phrase is present, no `not` phrase is, the length
+fits and its context condition holds. A type's confidence combines its fired rules' weights.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.rules.loading import load_rule_file
 
 Category = Literal["user", "staff", "operator"]
+Role = Literal["user", "staff", "operator", "manager", "robot"]
+CATEGORY_ROLES: dict[str, tuple[str, ...]] = {
+    "user": ("user",),
+    "staff": ("staff", "manager"),
+    "operator": ("operator",),
+}
 
 
-class MessageTypeRule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+
+class ContextCondition(_Strict):
+    """What must have happened before the message in its conversation."""
+
+    at_to_sender_within_s: float | None = Field(
+        default=None, gt=0, description="staff, an operator or our robot @-mentioned the sender this recently"
+    )
+
+
+class MatchRule(_Strict):
+    name: str = ""
+    phrases: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    all_of: tuple[str, ...] = ()
+    not_: tuple[str, ...] = Field(default=(), alias="not")
+    weight: float = Field(default=0.6, gt=0, le=1)
+    roles: tuple[Role, ...] | None = None  # default: the type's category
+    min_len: int | None = Field(default=None, ge=0)
+    max_len: int | None = Field(default=None, ge=1)
+    context: ContextCondition | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
+        return value
+
+    @field_validator("phrases", "tokens", "all_of", "not_")
+    @classmethod
+    def _no_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not v.strip() for v in value):
+            raise ValueError("empty phrase")
+        return value
+
+    @model_validator(mode="after")
+    def _has_trigger(self) -> MatchRule:
+        if not (self.phrases or self.tokens or self.regex or self.all_of):
+            raise ValueError("a rule needs phrases, tokens, regex or all_of")
+        return self
+
+
+class ContextLine(_Strict):
+    role: Role
+    content: str
+    sender: str = ""
+
+
+class Example(_Strict):
+    text: str = Field(min_length=1)
+    role: Role | None = None  # default: the type's category
+    sender: str = ""
+    context: tuple[ContextLine, ...] = ()
+    expect: str | None = None  # default: the type it is listed under
+
+
+class MessageTypeRule(_Strict):
     code: str = Field(pattern=r"^[a-z][a-z_]*$")
     name: str = Field(min_length=1)
     category: Category
     description: str = ""
+    fallback: bool = False  # the category's type when no rule fires
+    priority: int = 0  # breaks ties between equally confident types (higher wins)
+    rules: tuple[MatchRule, ...] = ()
+    examples: tuple[Example, ...] = ()
 
 
-class MessageTypesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class MessageTypesFile(_Strict):
+    fallback_confidence: float = Field(default=0.3, gt=0, lt=1)
     types: tuple[MessageTypeRule, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _codes_unique(self) -> MessageTypesFile:
+    def _consistent(self) -> MessageTypesFile:
         codes = [t.code for t in self.types]
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
             raise ValueError(f"type codes listed more than once: {dupes}")
+        for category in ("user", "staff", "operator"):
+            fallbacks = [t.code for t in self.types if t.category == category and t.fallback]
+            if len(fallbacks) != 1:
+                raise ValueError(f"category {category} needs exactly one fallback type, has {fallbacks}")
+        for t in self.types:
+            for example in t.examples:
+                if example.expect is not None and example.expect not in codes:
+                    raise ValueError(f"{t.code}: example expects unknown type {example.expect!r}")
         return self
 
 

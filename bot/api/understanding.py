@@ -1,0 +1,106 @@
+"""API of message understanding: the type catalogue, classifying a message, reloading the rules."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.api.auth import CALLER, requires
+from bot.api.envelope import ApiError, ok
+from bot.callbacks.payloads import describe_validation_error
+from bot.keys import LLM, RULES, SETTINGS
+from bot.understanding.engine import ContextMessage, MessageInput
+from bot.understanding.fallback import classify_with_fallback
+from bot.understanding.intervention import judge
+
+routes = web.RouteTableDef()
+
+
+class ContextBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Literal["user", "staff", "operator", "manager", "robot"]
+    content: str = Field(max_length=5000)
+    sender_name: str = ""
+
+
+class IdentifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    message: str = Field(min_length=1, max_length=5000)
+    context: list[ContextBody] = Field(default_factory=list, max_length=50)
+    sender_role: Literal["user", "staff", "operator", "manager", "robot"] = "user"
+    sender_name: str = Field(default="", max_length=255)
+
+
+@routes.get("/api/messages/types")
+@requires("staff")
+async def message_types(request: web.Request) -> web.Response:
+    rules = request.app[RULES].current
+    data = [
+        {
+            "code": t.code,
+            "name": t.name,
+            "category": t.category,
+            "description": t.description,
+            "fallback": t.fallback,
+            "rules": len(t.rules),
+        }
+        for t in rules.message_types.types
+    ]
+    return ok({"rules_version": rules.version, "types": data})
+
+
+@routes.post("/api/messages/identify-type")
+@requires("staff")
+async def identify_type(request: web.Request) -> web.Response:
+    try:
+        raw: Any = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", error="malformed_body") from exc
+    try:
+        body = IdentifyRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(400, describe_validation_error(exc), error="invalid_request") from exc
+    rules = request.app[RULES].current
+    context = tuple(ContextMessage(role=c.role, text=c.content, sender=c.sender_name) for c in body.context)
+    msg = MessageInput(body.message, body.sender_role, body.sender_name, None, context)
+    threshold = request.app[SETTINGS].llm.confidence_threshold
+    found = await classify_with_fallback(msg, rules, request.app.get(LLM), threshold)
+    verdict = judge(msg, found, rules.intervention, rules.engine)
+    data = {
+        "type": found.type,
+        "type_name": found.type_name,
+        "category": found.category,
+        "confidence": found.confidence,
+        "reason": found.reason,
+        "source": found.source,
+        "intervention": {
+            "case": verdict.case,
+            "should_intervene": verdict.should_intervene,
+            "reason": verdict.reason,
+            "priority": verdict.priority,
+        },
+        "rules_version": rules.version,
+    }
+    return ok(data)
+
+
+@routes.post("/api/admin/rules/reload")
+@requires("admin")
+async def reload_rules(request: web.Request) -> web.Response:
+    result = await request.app[RULES].reload(f"api:{request[CALLER].name}")
+    data = {
+        "applied": result.applied,
+        "version": result.version,
+        "previous_version": result.previous,
+        "diff": result.diff,
+        "errors": result.error.splitlines() if result.error else [],
+    }
+    if result.error:
+        raise ApiError(
+            422, "the new rules were refused; the running set stays:\n" + result.error, error="invalid_rules"
+        )
+    return ok(data, message="reloaded" if result.applied else "no change")

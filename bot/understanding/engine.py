@@ -1,0 +1,202 @@
+"""The rule engine: classifies one message from its text, sender role and conversation context. Pure.
+
+Compiled once per rule set. Per message: one lower-casing, one jieba cut (only if a rule in scope has
+tokens), then every rule in scope of the sender's role is checked; a type's confidence is
+1 - Π(1 - weight) over its fired rules. Nothing fired → the category's fallback type at low confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+import jieba
+
+from bot.rules.message_types import CATEGORY_ROLES, MatchRule, MessageTypeRule, MessageTypesFile
+
+MENTION: Final = re.compile(r"@([^\s@\u2005\u00a0,，:：。!！?？]+)")
+ADDRESSERS: Final = frozenset({"staff", "operator", "manager", "robot"})
+
+
+def mentions(text: str) -> tuple[str, ...]:
+    return tuple(MENTION.findall(text))
+
+
+@dataclass(frozen=True)
+class ContextMessage:
+    """An earlier message of the conversation (oldest first in a context)."""
+
+    role: str
+    text: str
+    sender: str = ""
+    at: datetime | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageInput:
+    text: str
+    role: str
+    sender: str = ""
+    at: datetime | None = None
+    context: tuple[ContextMessage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Classification:
+    type: str
+    type_name: str
+    category: str
+    confidence: float
+    reason: str
+    source: str  # rules | context | fallback | llm
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    type_code: str
+    label: str
+    weight: float
+    phrases: tuple[str, ...]
+    tokens: frozenset[str]
+    regex: tuple[re.Pattern[str], ...]
+    all_of: tuple[str, ...]
+    not_: tuple[str, ...]
+    min_len: int | None
+    max_len: int | None
+    at_within_s: float | None
+
+    def _trigger(self, text: str, lowered: str, tokens: frozenset[str] | None) -> str | None:
+        return _first_trigger(self, text, lowered, tokens)
+
+    def fire(self, text: str, lowered: str, tokens: frozenset[str] | None, msg: MessageInput) -> str | None:
+        """What matched, or None."""
+        size = len(text)
+        if (self.min_len is not None and size < self.min_len) or (self.max_len is not None and size > self.max_len):
+            return None
+        if any(term in lowered for term in self.not_):
+            return None
+        if any(term not in lowered for term in self.all_of):
+            return None
+        hit = self._trigger(text, lowered, tokens)
+        if hit is None:
+            return None
+        if self.at_within_s is not None:
+            if not _addressed(msg, self.at_within_s):
+                return None
+            hit += " after an @ to the sender"
+        return hit
+
+
+def _first_trigger(rule: _Compiled, text: str, lowered: str, tokens: frozenset[str] | None) -> str | None:
+    for phrase in rule.phrases:
+        if phrase in lowered:
+            return f"'{phrase}'"
+    if rule.tokens and tokens is not None:
+        common = rule.tokens & tokens
+        if common:
+            return f"token '{min(common)}'"
+    for pattern in rule.regex:
+        if pattern.search(text):
+            return f"/{pattern.pattern}/"
+    if rule.phrases or rule.tokens or rule.regex:
+        return None
+    return "+".join(rule.all_of)  # a rule of all_of alone: already checked
+
+
+def _addressed(msg: MessageInput, within_s: float) -> bool:
+    """Staff, an operator or our robot @-mentioned the sender (anyone, if the sender is unknown) lately."""
+    for earlier in reversed(msg.context):
+        if earlier.role not in ADDRESSERS:
+            continue
+        if msg.at is not None and earlier.at is not None and (msg.at - earlier.at).total_seconds() > within_s:
+            return False
+        named = mentions(earlier.text)
+        if named and (not msg.sender or msg.sender in named):
+            return True
+    return False
+
+
+@dataclass
+class Engine:
+    rules: MessageTypesFile
+    types: dict[str, MessageTypeRule] = field(init=False)
+    _by_role: dict[str, tuple[_Compiled, ...]] = field(init=False)
+    _needs_tokens: dict[str, bool] = field(init=False)
+    _fallback: dict[str, MessageTypeRule] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.types = {t.code: t for t in self.rules.types}
+        self._fallback = {t.category: t for t in self.rules.types if t.fallback}
+        by_role: dict[str, list[_Compiled]] = {}
+        for mtype in self.rules.types:
+            for n, rule in enumerate(mtype.rules):
+                compiled = _compile(mtype, n, rule)
+                for role in rule.roles or CATEGORY_ROLES[mtype.category]:
+                    by_role.setdefault(role, []).append(compiled)
+        self._by_role = {role: tuple(rules) for role, rules in by_role.items()}
+        self._needs_tokens = {role: any(r.tokens for r in rules) for role, rules in self._by_role.items()}
+
+    def category_of(self, role: str) -> str:
+        return "operator" if role == "operator" else "staff" if role in ("staff", "manager") else "user"
+
+    def classify(self, msg: MessageInput) -> Classification:
+        text = msg.text.strip()
+        lowered = text.lower()
+        tokens = frozenset(jieba.lcut(lowered, HMM=False)) if self._needs_tokens.get(msg.role) else None
+        scores: dict[str, float] = {}
+        reasons: dict[str, list[str]] = {}
+        from_context: set[str] = set()
+        for rule in self._by_role.get(msg.role, ()):
+            hit = rule.fire(text, lowered, tokens, msg)
+            if hit is None:
+                continue
+            miss = 1.0 - scores.get(rule.type_code, 0.0)
+            scores[rule.type_code] = 1.0 - miss * (1.0 - rule.weight)
+            reasons.setdefault(rule.type_code, []).append(f"{rule.label} matched {hit}")
+            if rule.at_within_s is not None:
+                from_context.add(rule.type_code)
+        if not scores:
+            fallback = self._fallback[self.category_of(msg.role)]
+            return Classification(
+                fallback.code,
+                fallback.name,
+                fallback.category,
+                self.rules.fallback_confidence,
+                "no rule matched",
+                "fallback",
+            )
+        best = max(scores, key=lambda code: (round(scores[code], 6), self.types[code].priority))
+        mtype = self.types[best]
+        runner_up = max((s for c, s in scores.items() if c != best), default=0.0)
+        # A close second lowers confidence: the rules disagree.
+        confidence = scores[best] * (1.0 - 0.5 * runner_up)
+        reason = "; ".join(reasons[best])
+        if runner_up:
+            second = max((c for c in scores if c != best), key=lambda c: scores[c])
+            reason += f" (also {second} {scores[second]:.2f})"
+        source = "context" if best in from_context else "rules"
+        return Classification(mtype.code, mtype.name, mtype.category, round(confidence, 3), reason, source)
+
+
+def _compile(mtype: MessageTypeRule, n: int, rule: MatchRule) -> _Compiled:
+    return _Compiled(
+        type_code=mtype.code,
+        label=f"{mtype.code}.{rule.name or n + 1}",
+        weight=rule.weight,
+        phrases=tuple(p.lower() for p in rule.phrases),
+        tokens=frozenset(t.lower() for t in rule.tokens),
+        regex=tuple(re.compile(p, re.IGNORECASE) for p in rule.regex),
+        all_of=tuple(p.lower() for p in rule.all_of),
+        not_=tuple(p.lower() for p in rule.not_),
+        min_len=rule.min_len,
+        max_len=rule.max_len,
+        at_within_s=rule.context.at_to_sender_within_s if rule.context else None,
+    )
+
+
+def context_from_lines(lines: Sequence[tuple[str, str]]) -> tuple[ContextMessage, ...]:
+    return tuple(ContextMessage(role=role, text=content) for role, content in lines)
