@@ -55,56 +55,56 @@ class Classification:
     source: str  # rules | context | fallback | llm
 
 
+def _alternation(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Phrases as one regex (longest first): one C-level scan instead of a Python loop per phrase."""
+    if not terms:
+        return None
+    return re.compile("|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True)))
+
+
 @dataclass(frozen=True)
 class _Compiled:
     type_code: str
     label: str
     weight: float
-    phrases: tuple[str, ...]
+    phrases: re.Pattern[str] | None  # over the lower-cased text
     tokens: frozenset[str]
     regex: tuple[re.Pattern[str], ...]
     all_of: tuple[str, ...]
-    not_: tuple[str, ...]
+    not_: re.Pattern[str] | None
     min_len: int | None
     max_len: int | None
     at_within_s: float | None
 
-    def _trigger(self, text: str, lowered: str, tokens: frozenset[str] | None) -> str | None:
-        return _first_trigger(self, text, lowered, tokens)
-
     def fire(self, text: str, lowered: str, tokens: frozenset[str] | None, msg: MessageInput) -> str | None:
-        """What matched, or None."""
+        """What matched, or None. Cheapest and most selective checks first."""
         size = len(text)
         if (self.min_len is not None and size < self.min_len) or (self.max_len is not None and size > self.max_len):
             return None
-        if any(term in lowered for term in self.not_):
-            return None
-        if any(term not in lowered for term in self.all_of):
+        if self.at_within_s is not None and not _addressed(msg, self.at_within_s):
             return None
         hit = self._trigger(text, lowered, tokens)
         if hit is None:
             return None
-        if self.at_within_s is not None:
-            if not _addressed(msg, self.at_within_s):
-                return None
-            hit += " after an @ to the sender"
-        return hit
+        if self.not_ is not None and self.not_.search(lowered):
+            return None
+        if any(term not in lowered for term in self.all_of):
+            return None
+        return hit + " after an @ to the sender" if self.at_within_s is not None else hit
 
-
-def _first_trigger(rule: _Compiled, text: str, lowered: str, tokens: frozenset[str] | None) -> str | None:
-    for phrase in rule.phrases:
-        if phrase in lowered:
-            return f"'{phrase}'"
-    if rule.tokens and tokens is not None:
-        common = rule.tokens & tokens
-        if common:
-            return f"token '{min(common)}'"
-    for pattern in rule.regex:
-        if pattern.search(text):
-            return f"/{pattern.pattern}/"
-    if rule.phrases or rule.tokens or rule.regex:
-        return None
-    return "+".join(rule.all_of)  # a rule of all_of alone: already checked
+    def _trigger(self, text: str, lowered: str, tokens: frozenset[str] | None) -> str | None:
+        if self.phrases is not None and (found := self.phrases.search(lowered)):
+            return f"'{found.group()}'"
+        if self.tokens and tokens is not None:
+            common = self.tokens & tokens
+            if common:
+                return f"token '{min(common)}'"
+        for pattern in self.regex:
+            if found := pattern.search(text):
+                return f"'{found.group()}'"
+        if self.phrases is not None or self.tokens or self.regex:
+            return None
+        return "+".join(self.all_of)  # a rule of all_of alone: checked by the caller
 
 
 def _addressed(msg: MessageInput, within_s: float) -> bool:
@@ -187,11 +187,11 @@ def _compile(mtype: MessageTypeRule, n: int, rule: MatchRule) -> _Compiled:
         type_code=mtype.code,
         label=f"{mtype.code}.{rule.name or n + 1}",
         weight=rule.weight,
-        phrases=tuple(p.lower() for p in rule.phrases),
+        phrases=_alternation(tuple(p.lower() for p in rule.phrases)),
         tokens=frozenset(t.lower() for t in rule.tokens),
         regex=tuple(re.compile(p, re.IGNORECASE) for p in rule.regex),
         all_of=tuple(p.lower() for p in rule.all_of),
-        not_=tuple(p.lower() for p in rule.not_),
+        not_=_alternation(tuple(p.lower() for p in rule.not_)),
         min_len=rule.min_len,
         max_len=rule.max_len,
         at_within_s=rule.context.at_to_sender_within_s if rule.context else None,

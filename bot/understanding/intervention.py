@@ -91,14 +91,16 @@ def _takeover(
     open_elsewhere: str | None,
 ) -> Intervention:
     takeover = rules.staff_took_over
-    if msg.role in takeover.roles and classification.type in takeover.types:
+    handled = next((p for p in rules.handled_phrases if p in msg.text), None)  # 已处理 / 接手
+    if msg.role in takeover.roles and (classification.type in takeover.types or handled is not None):
+        what = f"marked '{handled}'" if handled is not None else classification.type_name
         item = open_item(msg.context, msg.at, rules, engine)
         if item is not None:
             excerpt = item.text if len(item.text) <= 20 else item.text[:20] + "…"
             who = f"{item.sender}: " if item.sender else ""
-            return Intervention("staff_took_over", False, f"{classification.type_name} to «{who}{excerpt}»", "normal")
+            return Intervention("staff_took_over", False, f"{what} to «{who}{excerpt}»", "normal")
         if open_elsewhere is not None:
-            return Intervention("staff_took_over", False, f"{classification.type_name} on {open_elsewhere}", "normal")
+            return Intervention("staff_took_over", False, f"{what} on {open_elsewhere}", "normal")
     return Intervention("no_staff_needed", False, "", "low")
 
 

@@ -107,3 +107,11 @@ def test_reply_quality_rewards_answers_politeness_and_speed() -> None:
     assert curt < 50
     assert rude < good
     assert analyze_reply_quality("") == 0
+
+
+def test_staff_marking_an_item_handled_is_a_takeover(rules: RuleSet) -> None:
+    context = ctx(("user", "把钱退给我", 5))
+    _, verdict = rules.understand(MessageInput("这个我接手了", "staff", at=NOW, context=context))
+    assert (verdict.case, verdict.reason) == ("staff_took_over", "marked '接手' to «把钱退给我»")
+    _, idle = rules.understand(MessageInput("这个我接手了", "staff", at=NOW))
+    assert idle.case == "no_staff_needed"  # nothing open: just staff talk
