@@ -171,10 +171,11 @@ async def test_the_request_budget_holds_across_two_worker_processes(
         HUB__WORKTOOL__ROBOTS=json.dumps(both_reply, ensure_ascii=False),
         HUB__WORKTOOL__RATE_LIMIT__REQUESTS="4",
         HUB__WORKTOOL__RATE_LIMIT__WINDOW_S="2",
-        # A short gap: each send ends its job and the next slot's job goes to whichever worker polls first,
-        # so both processes send; the robots together still want far more than the budget allows.
-        HUB__WORKTOOL__PACING__MIN_GAP_S="0.3",
+        # No gap: a robot's dispatch job keeps sending for as long as its queue lasts, waiting on the shared
+        # budget; with one job at a time per worker, the two robots' jobs run in the two processes.
+        HUB__WORKTOOL__PACING__MIN_GAP_S="0",
         HUB__WORKTOOL__PACING__JITTER_S="0",
+        HUB__PROCESSING__MAX_JOBS="1",
     )
     sim = f"http://127.0.0.1:{sim_port}"
     log = tmp_path / "hub.log"
