@@ -15,12 +15,13 @@ from typing import Any, Final
 
 import structlog
 from arq.connections import ArqRedis
-from redis.exceptions import LockError
+from redis.asyncio.lock import Lock
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
 from bot.commands.dispatch import CommandDeps
 from bot.db import connection, is_write_contention
+from bot.locks import Turn, work_exclusively
 from bot.rules.people import Directory
 from bot.settings import Settings
 from bot.understanding.engine import Classification
@@ -75,30 +76,24 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
         # One LLM call (with its retries) must fit in the lock's lifetime: it is renewed between calls.
         ttl = max(ttl, llm.timeout_s * (llm.max_retries + 1) + 2.0 * llm.max_retries + 5.0)
     total = 0
-    while True:
-        lock = deps.redis.lock(f"hub:lock:conversation:{conversation_id}", timeout=ttl, blocking=False)
-        if not await lock.acquire():
-            return total  # the holder re-checks for pending messages after it lets go
-        try:
-            while True:
-                hints = await _llm_hints(deps, conversation_id, lock.reacquire)
-                result = await process_batch(conversation_id, deps, hints)
-                total += result.processed
-                for robot_id, at in result.heard.items():
-                    await note_callback(robot_id, at)
-                await _wake(deps, result.wake)
-                if result.blocked or result.processed == 0:
-                    break
-                await lock.reacquire()
-        finally:
-            try:
-                await lock.release()
-            except LockError:
-                log.warning("conversation lock lapsed while processing", conversation_id=conversation_id)
-        if result.blocked or not await InboundMessage.exists(
-            conversation_id=conversation_id, state=ProcessingState.PENDING
-        ):
-            return total
+
+    async def turn(lock: Lock) -> Turn:
+        nonlocal total
+        hints = await _llm_hints(deps, conversation_id, lock.reacquire)
+        result = await process_batch(conversation_id, deps, hints)
+        total += result.processed
+        for robot_id, at in result.heard.items():
+            await note_callback(robot_id, at)
+        await _wake(deps, result.wake)
+        if result.blocked:
+            return Turn.PAUSE  # a message failed and waits for a retry: later ones must wait too
+        return Turn.IDLE if result.processed == 0 else Turn.MORE
+
+    async def pending() -> bool:
+        return await InboundMessage.exists(conversation_id=conversation_id, state=ProcessingState.PENDING)
+
+    await work_exclusively(deps.redis, f"hub:lock:conversation:{conversation_id}", ttl, turn, pending)
+    return total
 
 
 async def _wake(deps: WorkerDeps, robots: set[str]) -> None:

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum, auto
 from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
-from redis.exceptions import LockError
+from redis.asyncio.lock import Lock
 from tortoise.expressions import F
 
 from bot.clock import Clock
 from bot.commands.outcomes import Outcomes
 from bot.commands.pacing import MINUTE, RobotSends, next_send_at
 from bot.commands.results import match_stored_results
+from bot.locks import Turn, work_exclusively
 from bot.queue import enqueue_dispatch, enqueue_result_check
 from bot.settings import Settings
 from bot.worktool.client import DeliveryUnknown, NotDelivered, Rejected, WorkToolClient
@@ -41,11 +41,6 @@ class CommandDeps:
     clock: Clock
     client: WorkToolClient | None
     outcomes: Outcomes
-
-
-class _Stop(Enum):
-    EMPTY = auto()  # nothing queued: re-check after letting go of the lock (a wake-up may have raced us)
-    SCHEDULED = auto()  # a job waits for the next slot
 
 
 def payload_of(command: Command) -> dict[str, Any]:
@@ -67,27 +62,21 @@ async def robot_sends(robot_id: str, now: datetime) -> RobotSends:
 async def dispatch_robot(deps: CommandDeps, robot_id: str) -> int:
     """Send what the robot may send now; returns the number of commands sent."""
     total = 0
-    while True:
-        lock = deps.redis.lock(f"hub:lock:dispatch:{robot_id}", timeout=LOCK_TTL_S, blocking=False)
-        if not await lock.acquire():
-            return total  # the holder re-checks the queue before it stops
-        try:
-            while True:
-                sent, stop = await _dispatch_step(deps, robot_id)
-                total += sent
-                if stop is not None:
-                    break
-                await lock.reacquire()
-        finally:
-            try:
-                await lock.release()
-            except LockError:
-                log.warning("dispatch lock lapsed", robot_id=robot_id)
-        if stop is _Stop.SCHEDULED or not await Command.exists(robot_id=robot_id, status=CommandStatus.QUEUED):
-            return total
+
+    async def turn(_lock: Lock) -> Turn:
+        nonlocal total
+        sent, outcome = await _dispatch_step(deps, robot_id)
+        total += sent
+        return outcome
+
+    async def pending() -> bool:
+        return await Command.exists(robot_id=robot_id, status=CommandStatus.QUEUED)
+
+    await work_exclusively(deps.redis, f"hub:lock:dispatch:{robot_id}", LOCK_TTL_S, turn, pending)
+    return total
 
 
-async def _dispatch_step(deps: CommandDeps, robot_id: str) -> tuple[int, _Stop | None]:
+async def _dispatch_step(deps: CommandDeps, robot_id: str) -> tuple[int, Turn]:
     now = deps.clock.now()
     queued = (
         await Command.filter(robot_id=robot_id, status=CommandStatus.QUEUED)
@@ -95,20 +84,20 @@ async def _dispatch_step(deps: CommandDeps, robot_id: str) -> tuple[int, _Stop |
         .limit(MAX_COMMANDS_PER_REQUEST)
     )
     if not queued:
-        return 0, _Stop.EMPTY
+        return 0, Turn.IDLE
     ready = [c for c in queued if c.next_attempt_at is None or c.next_attempt_at <= now]
     if not ready:
         await enqueue_dispatch(deps.redis, robot_id, min(c.next_attempt_at for c in queued if c.next_attempt_at), now)
-        return 0, _Stop.SCHEDULED
+        return 0, Turn.PAUSE
     due = next_send_at(await robot_sends(robot_id, now), now, deps.settings.worktool.pacing)
     if due > now:
         await enqueue_dispatch(deps.redis, robot_id, due, now)
-        return 0, _Stop.SCHEDULED
+        return 0, Turn.PAUSE
     # The parts of one logical message go out together, in order.
     batch = [c for c in ready if c.reply_key == ready[0].reply_key]
     if await _dropped_for_takeover(deps, robot_id, batch, now):
-        return 0, None
-    return await send_batch(deps, robot_id, batch, now), None
+        return 0, Turn.MORE
+    return await send_batch(deps, robot_id, batch, now), Turn.MORE
 
 
 async def _paused_until(command: Command, now: datetime) -> datetime | None:
