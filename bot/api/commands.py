@@ -151,7 +151,7 @@ async def list_robots(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     now = request.app[CLOCK].now()
     rows = {robot.id: robot for robot in await Robot.all()}
-    candidates = {c.id: c for c in await robot_candidates(settings, 0, now)}
+    candidates = {c.id: c for c in await robot_candidates(settings, None, now)}
     last_day: dict[str, dict[str, int]] = {}
     for robot_id, status, n in await (
         Command.filter(sent_at__gte=now - timedelta(days=1))

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
@@ -74,47 +75,42 @@ class Queued:
     created: bool = True  # False: the reply_key was already queued, nothing new was written
 
 
+async def robot_load(now: datetime, conn: BaseDBAsyncClient | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """Per robot: commands queued, and commands whose result never came in the last hour."""
+
+    async def count(query: QuerySet[Command]) -> dict[str, int]:
+        rows = await query.using_db(conn).group_by("robot_id").annotate(n=Count("id")).values_list("robot_id", "n")
+        return {str(robot_id): int(n) for robot_id, n in rows}
+
+    queued = await count(Command.filter(status=CommandStatus.QUEUED))
+    unknown = await count(Command.filter(status=CommandStatus.UNKNOWN, finished_at__gte=now - UNKNOWN_LOOKBACK))
+    return queued, unknown
+
+
 async def robot_candidates(
-    settings: Settings, conversation_id: int, now: datetime, conn: BaseDBAsyncClient | None = None
+    settings: Settings, conversation_id: int | None, now: datetime, conn: BaseDBAsyncClient | None = None
 ) -> list[RobotCandidate]:
+    """Every configured robot as selection sees it (for no conversation: nothing counts as seen)."""
     rows = {robot.id: robot for robot in await Robot.all().using_db(conn)}
-    seen = {
-        str(robot_id)
-        for robot_id in await ConversationRobot.filter(conversation_id=conversation_id)
-        .using_db(conn)
-        .values_list("robot_id", flat=True)
-    }
-    queued = dict(
-        await Command.filter(status=CommandStatus.QUEUED)
-        .using_db(conn)
-        .group_by("robot_id")
-        .annotate(n=Count("id"))
-        .values_list("robot_id", "n")
-    )
-    unknown = dict(
-        await Command.filter(status=CommandStatus.UNKNOWN, finished_at__gte=now - UNKNOWN_LOOKBACK)
-        .using_db(conn)
-        .group_by("robot_id")
-        .annotate(n=Count("id"))
-        .values_list("robot_id", "n")
-    )
-    candidates = []
-    for robot in settings.worktool.robots:
-        row = rows.get(robot.id)
-        candidates.append(
-            RobotCandidate(
-                id=robot.id,
-                name=robot.name,
-                roles=robot.roles,
-                shift=robot.shift,
-                enabled=row.enabled if row else True,
-                online=row.online if row else None,
-                seen_conversation=robot.id in seen,
-                recent_unknown=int(unknown.get(robot.id, 0)),
-                queued=int(queued.get(robot.id, 0)),
-            )
+    seen: set[str] = set()
+    if conversation_id is not None:
+        robot_ids = ConversationRobot.filter(conversation_id=conversation_id).using_db(conn)
+        seen = {str(robot_id) for robot_id in await robot_ids.values_list("robot_id", flat=True)}
+    queued, unknown = await robot_load(now, conn)
+    return [
+        RobotCandidate(
+            id=robot.id,
+            name=robot.name,
+            roles=robot.roles,
+            shift=robot.shift,
+            enabled=row.enabled if (row := rows.get(robot.id)) else True,
+            online=row.online if row else None,
+            seen_conversation=robot.id in seen,
+            recent_unknown=unknown.get(robot.id, 0),
+            queued=queued.get(robot.id, 0),
         )
-    return candidates
+        for robot in settings.worktool.robots
+    ]
 
 
 class Commands:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 
-from bot.rules.loading import load_rule_file
+from bot.rules.loading import check_regex, load_rule_file
 from bot.rules.message_types import ContextLine, Role, _Strict
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -39,11 +38,7 @@ class Takeover(_Strict):
     @field_validator("question_pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"bad regex: {exc}") from exc
-        return value
+        return check_regex(value)
 
 
 class InterventionExample(_Strict):

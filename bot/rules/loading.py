@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,6 +14,15 @@ M = TypeVar("M", bound=BaseModel)
 
 class RuleFileError(ValueError):
     """A rule file is unreadable or invalid; `str()` says file:line: field: problem."""
+
+
+def check_regex(pattern: str) -> str:
+    """For rule-file validators: the pattern if it compiles, else a ValueError that says why."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
+    return pattern
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:

@@ -8,13 +8,12 @@ fits and its context condition holds. A type's confidence combines its fired rul
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.rules.loading import load_rule_file
+from bot.rules.loading import check_regex, load_rule_file
 
 Category = Literal["user", "staff", "operator"]
 Role = Literal["user", "staff", "operator", "manager", "robot"]
@@ -53,12 +52,7 @@ class MatchRule(_Strict):
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
-        return value
+        return tuple(check_regex(pattern) for pattern in value)
 
     @field_validator("phrases", "tokens", "all_of", "not_")
     @classmethod

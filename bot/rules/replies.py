@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import string
 from pathlib import Path
 from typing import Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.rules.loading import load_rule_file
+from bot.rules.loading import check_regex, load_rule_file
 from bot.rules.message_types import _Strict
 
 VARIABLES: Final = frozenset({"sender", "staff", "group"})
@@ -48,12 +47,7 @@ class FaqReply(_Strict):
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
-        return value
+        return tuple(check_regex(pattern) for pattern in value)
 
     @model_validator(mode="after")
     def _has_trigger(self) -> FaqReply:
