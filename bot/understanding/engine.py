@@ -139,6 +139,8 @@ class Engine:
                     by_role.setdefault(role, []).append(compiled)
         self._by_role = {role: tuple(rules) for role, rules in by_role.items()}
         self._needs_tokens = {role: any(r.tokens for r in rules) for role, rules in self._by_role.items()}
+        if any(self._needs_tokens.values()):
+            jieba.initialize()  # at compile time, not on the first message that needs tokens
 
     def category_of(self, role: str) -> str:
         return "operator" if role == "operator" else "staff" if role in ("staff", "manager") else "user"
