@@ -24,7 +24,19 @@ RobotRole = Literal["reply", "alert", "after_sales", "listen"]
 ApiRole = Literal["admin", "manager", "staff"]
 
 # Dotted paths that hold secrets; they are accepted from env only.
-SECRET_PATHS: Final = frozenset({("worktool", "callback_token"), ("api", "tokens"), ("llm", "api_key")})
+SECRET_PATHS: Final = frozenset(
+    {
+        ("worktool", "callback_token"),
+        ("api", "tokens"),
+        ("llm", "api_key"),
+        ("alerts", "wecom", "secret"),
+        ("alerts", "wecom", "callback_token"),
+        ("alerts", "wecom", "callback_aes_key"),
+        ("alerts", "webhook", "key"),
+        ("alerts", "aliyun", "access_key_secret"),
+        ("alerts", "tencent", "secret_key"),
+    }
+)
 
 _SHIFT_RE: Final = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -218,6 +230,77 @@ class LlmSettings(_Section):
     price_per_1k_completion: float = Field(default=0.002, ge=0)
 
 
+class WeComSettings(_Section):
+    """A WeCom self-built app: agent messages to members (channel `wecom_app`) and the callback at
+    /wecom/callback where members acknowledge alerts. Secrets via env only."""
+
+    api_base: str = "https://qyapi.weixin.qq.com"
+    corp_id: str | None = None
+    agent_id: int | None = None
+    secret: SecretStr | None = None  # env HUB__ALERTS__WECOM__SECRET
+    callback_token: SecretStr | None = None  # env HUB__ALERTS__WECOM__CALLBACK_TOKEN
+    callback_aes_key: SecretStr | None = None  # env HUB__ALERTS__WECOM__CALLBACK_AES_KEY (43 chars)
+    per_member_per_minute: int = Field(default=30, ge=1)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.corp_id and self.agent_id is not None and self.secret)
+
+
+class WebhookSettings(_Section):
+    """A WeCom group robot (channel `wecom_webhook`): markdown into one managers' group."""
+
+    api_base: str = "https://qyapi.weixin.qq.com"
+    key: SecretStr | None = None  # env HUB__ALERTS__WEBHOOK__KEY (the key= of the webhook URL)
+    per_minute: int = Field(default=20, ge=1)
+
+
+class AliyunSettings(_Section):
+    """Alibaba Cloud SMS (dysmsapi SendSms) and voice (dyvmsapi SingleCallByTts), ACS3-HMAC-SHA256."""
+
+    sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    voice_endpoint: str = "https://dyvmsapi.aliyuncs.com"
+    access_key_id: str | None = None
+    access_key_secret: SecretStr | None = None  # env HUB__ALERTS__ALIYUN__ACCESS_KEY_SECRET
+    sms_sign_name: str | None = None
+    sms_template_code: str | None = None  # template with ${title} ${level} ${alert_id}
+    tts_code: str | None = None  # voice template with the same variables
+    called_show_number: str | None = None
+
+
+class TencentSettings(_Section):
+    """Tencent Cloud SMS (SendSms 2021-01-11) and voice (SendTtsVoice 2020-09-02), TC3-HMAC-SHA256."""
+
+    sms_endpoint: str = "https://sms.tencentcloudapi.com"
+    voice_endpoint: str = "https://vms.tencentcloudapi.com"
+    region: str = "ap-guangzhou"
+    secret_id: str | None = None
+    secret_key: SecretStr | None = None  # env HUB__ALERTS__TENCENT__SECRET_KEY
+    sms_sdk_app_id: str | None = None
+    sms_sign_name: str | None = None
+    sms_template_id: str | None = None  # template parameters: title, level, alert id
+    voice_sdk_app_id: str | None = None
+    voice_template_id: str | None = None
+
+
+class AlertSettings(_Section):
+    """Where alert notifications go. The policy (levels, offsets, recipients) is in rules/alerts.yaml."""
+
+    enabled: bool = True
+    worktool_group: str | None = None  # a managers' WeCom group our alert robot is in (channel worktool_group)
+    phone_provider: Literal["aliyun", "tencent"] | None = "aliyun"
+    sms_provider: Literal["aliyun", "tencent"] | None = "aliyun"
+    voice_per_callee_per_minute: int = Field(default=1, ge=1)
+    gather_s: float = Field(default=2.0, ge=0, le=60)  # alerts for one recipient within this go out together
+    request_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    retry_after_s: float = Field(default=30.0, gt=0)  # a send the provider surely did not act on
+    max_attempts: int = Field(default=3, ge=1)
+    wecom: WeComSettings = WeComSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    aliyun: AliyunSettings = AliyunSettings()
+    tencent: TencentSettings = TencentSettings()
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["console", "json"] = "console"
@@ -235,6 +318,7 @@ class Settings(_Section):
     processing: ProcessingSettings = ProcessingSettings()
     api: ApiSettings = ApiSettings()
     llm: LlmSettings = LlmSettings()
+    alerts: AlertSettings = AlertSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def robot(self, robot_id: str) -> RobotSettings | None:
@@ -273,10 +357,12 @@ def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any, origin: s
 
 
 def _secret_in_file(data: Mapping[str, Any]) -> str | None:
-    for section, key in SECRET_PATHS:
-        block = data.get(section)
-        if isinstance(block, Mapping) and key in block:
-            return f"{section}.{key}"
+    for path in sorted(SECRET_PATHS):
+        node: Any = data
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping) and path[-1] in node:
+            return ".".join(path)
     return None
 
 
