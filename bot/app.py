@@ -10,6 +10,9 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from bot.alerts.service import AlertService
+from bot.api.alerts import ALERTS
+from bot.api.alerts import routes as alert_routes
 from bot.api.auth import API_TOKENS
 from bot.api.commands import routes as command_routes
 from bot.api.envelope import error_middleware
@@ -28,6 +31,8 @@ from bot.reference import load_directory, sync_reference_data
 from bot.settings import ConfigError, Settings
 from bot.understanding.store import RuleStore
 from bot.understanding.tokens import configure_jieba
+from bot.wecom.ack import ACKNOWLEDGER
+from bot.wecom.callback import setup_wecom
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +52,9 @@ async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
     store = RuleStore(Path(settings.rules_dir))
     app[RULES] = store
     store.start_watching()
+    alerts = AlertService(settings, app[DIRECTORY], lambda: store.current.alerts, app[REDIS], app[CLOCK])
+    app[ALERTS] = alerts
+    app[ACKNOWLEDGER] = alerts
     llm = None
     if settings.llm.enabled:
         llm = LlmClassifier(settings.llm, app[CLOCK], redis=app[REDIS], timezone=settings.timezone)
@@ -118,4 +126,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(api_routes)
     app.add_routes(command_routes)
     app.add_routes(understanding_routes)
+    app.add_routes(alert_routes)
+    setup_wecom(app)  # after rules_ctx (the alerts service): running acknowledgements drain first
     return app

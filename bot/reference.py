@@ -11,9 +11,11 @@ from pathlib import Path
 import structlog
 from tortoise.transactions import in_transaction
 
+from bot.rules.alerts import load_alerts
 from bot.rules.message_types import load_message_types
 from bot.rules.people import Directory, PeopleFile, load_people
 from bot.settings import Settings
+from models.alerts import AlertLevel
 from models.message_types import MessageType
 from models.people import Person
 from models.robots import Robot
@@ -28,6 +30,7 @@ def load_directory(settings: Settings) -> tuple[Directory, PeopleFile]:
 
 async def sync_reference_data(settings: Settings, people: PeopleFile) -> None:
     types = load_message_types(Path(settings.rules_dir) / "message_types.yaml")
+    alerts = load_alerts(Path(settings.rules_dir) / "alerts.yaml")
     async with in_transaction() as conn:
         for robot in settings.worktool.robots:
             await Robot.update_or_create(
@@ -59,6 +62,17 @@ async def sync_reference_data(settings: Settings, people: PeopleFile) -> None:
                     "category": mtype.category,
                     "description": mtype.description,
                     "sort_order": order,
+                },
+                using_db=conn,
+            )
+        for level in alerts.levels:
+            await AlertLevel.update_or_create(
+                level=level.level,
+                defaults={
+                    "name": level.name,
+                    "after_minutes": level.after_minutes,
+                    "channels": list(level.channels),
+                    "recipients": list(level.recipients),
                 },
                 using_db=conn,
             )

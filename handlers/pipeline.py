@@ -14,6 +14,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from bot.alerts.service import AlertService, Wakeups
 from bot.commands.service import Commands
 from bot.llm import LlmClassifier
 from bot.rules.people import Directory
@@ -33,6 +34,7 @@ class Services:
     rules: RuleStore
     commands: Commands | None = None
     llm: LlmClassifier | None = None
+    alerts: AlertService | None = None
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,13 @@ class StepContext:
 @dataclass
 class MessageUpdate:
     """Columns the steps set on the message; stored with state=processed. `notes` pass verdicts between
-    steps; `wake` lists robots whose dispatcher to wake once the transaction has committed."""
+    steps; `wake` lists robots whose dispatcher to wake once the transaction has committed, `alerts` the
+    alert steps and deliveries to schedule then."""
 
     fields: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     wake: set[str] = field(default_factory=set)
+    alerts: Wakeups = field(default_factory=Wakeups)
 
 
 Step = Callable[[InboundMessage, StepContext, MessageUpdate], Awaitable[None]]

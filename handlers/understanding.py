@@ -60,7 +60,12 @@ async def understand_step(message: InboundMessage, ctx: StepContext, update: Mes
     )
     # The LLM is never asked here, inside the batch's transaction: the job asks it beforehand (llm_hints).
     classification = ctx.hints.get(message.id) or rules.engine.classify(msg)
-    verdict = judge(msg, classification, rules.intervention, rules.engine)
+    open_elsewhere = None
+    alerts = ctx.services.alerts if ctx.services is not None else None
+    if alerts is not None and role in rules.intervention.staff_took_over.roles:
+        # An open alert of the conversation is an open item too: staff answering it is a takeover.
+        open_elsewhere = await alerts.open_description(message.conversation_id, ctx.conn)  # type: ignore[attr-defined]
+    verdict = judge(msg, classification, rules.intervention, rules.engine, open_elsewhere)
     update.notes["classification"] = classification
     update.notes["intervention"] = verdict
     update.fields.update(

@@ -18,6 +18,8 @@ from arq.connections import ArqRedis
 from redis.asyncio.lock import Lock
 from tortoise.transactions import in_transaction
 
+from bot.alerts.delivery import Deliverer
+from bot.alerts.service import Wakeups
 from bot.clock import Clock
 from bot.commands.dispatch import CommandDeps
 from bot.db import connection, is_write_contention
@@ -25,7 +27,7 @@ from bot.locks import Turn, work_exclusively
 from bot.rules.people import Directory
 from bot.settings import Settings
 from bot.understanding.engine import Classification
-from handlers.pipeline import DEFAULT_STEPS, Services, Step, StepContext, run_pipeline
+from handlers.pipeline import DEFAULT_STEPS, MessageUpdate, Services, Step, StepContext, run_pipeline
 from handlers.understanding import llm_hints
 from models.conversations import Conversation
 from models.messages import InboundMessage, MessageSighting, ProcessingState
@@ -45,6 +47,7 @@ class WorkerDeps:
     steps: tuple[Step, ...] = DEFAULT_STEPS
     commands: CommandDeps | None = None  # the worker always sets it; processing-only tests need not
     services: Services | None = None  # rules, LLM, replies: the worker sets it
+    deliverer: Deliverer | None = None  # alert notifications: the worker sets it when alerts are enabled
 
 
 class _TakenElsewhere(Exception):
@@ -57,6 +60,7 @@ class BatchResult:
     blocked: bool  # a message failed and will be retried later: stop, to keep the order
     heard: dict[str, datetime] = field(default_factory=dict)  # robot -> its latest report in the batch
     wake: set[str] = field(default_factory=set)  # robots with replies queued by the batch
+    alerts: Wakeups = field(default_factory=Wakeups)  # alert steps and deliveries to schedule
 
 
 async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]) -> int:
@@ -84,7 +88,7 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
         total += result.processed
         for robot_id, at in result.heard.items():
             await note_callback(robot_id, at)
-        await _wake(deps, result.wake)
+        await _wake(deps, result.wake, result.alerts)
         if result.blocked:
             return Turn.PAUSE  # a message failed and waits for a retry: later ones must wait too
         return Turn.IDLE if result.processed == 0 else Turn.MORE
@@ -96,10 +100,12 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
     return total
 
 
-async def _wake(deps: WorkerDeps, robots: set[str]) -> None:
+async def _wake(deps: WorkerDeps, robots: set[str], alerts: Wakeups | None = None) -> None:
     if deps.services is not None and deps.services.commands is not None:
         for robot_id in sorted(robots):
             await deps.services.commands.wake(robot_id)
+    if alerts and deps.services is not None and deps.services.alerts is not None:
+        await deps.services.alerts.schedule(alerts)
 
 
 async def _llm_hints(
@@ -148,8 +154,11 @@ async def _process_batch_once(conversation_id: int, deps: WorkerDeps, hints: dic
             .select_for_update()
         )
         wake: set[str] = set()
+        alerts = Wakeups()
         for message in messages:
-            wake |= await _process_one(message, deps, conn, hints)
+            update = await _process_one(message, deps, conn, hints)
+            wake |= update.wake
+            alerts.merge(update.alerts)
         if not messages:
             return BatchResult(0, blocked=False)
         # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
@@ -162,13 +171,13 @@ async def _process_batch_once(conversation_id: int, deps: WorkerDeps, hints: dic
         )
         for robot_id, at in [(m.robot_id, m.received_at) for m in messages] + list(sightings):
             heard[robot_id] = max(at, heard.get(robot_id, at))
-        return BatchResult(len(messages), blocked=False, heard=heard, wake=wake)
+        return BatchResult(len(messages), blocked=False, heard=heard, wake=wake, alerts=alerts)
 
 
 async def _process_one(
     message: InboundMessage, deps: WorkerDeps, conn: Any, hints: dict[int, Classification] | None = None
-) -> set[str]:
-    """Run the pipeline and store its verdict; returns the robots to wake after commit."""
+) -> MessageUpdate:
+    """Run the pipeline and store its verdict; returns the update (what to wake after commit)."""
     now = deps.clock.now()
     rules = deps.services.rules.current if deps.services is not None else None
     ctx = StepContext(deps.directory, now, conn, deps.services, rules, hints or {})
@@ -187,7 +196,7 @@ async def _process_one(
     if changed != 1:
         raise _TakenElsewhere(message.id)
     log.debug("message processed", message_id=message.id, conversation_id=message.conversation_id, **update.fields)  # type: ignore[attr-defined]
-    return update.wake
+    return update
 
 
 async def _process_singly(
@@ -200,10 +209,10 @@ async def _process_singly(
     for message in pending:
         try:
             async with in_transaction() as conn:
-                wake = await _process_one(message, deps, conn, hints)
+                update = await _process_one(message, deps, conn, hints)
                 await Conversation.filter(id=conversation_id).using_db(conn).update(last_message_at=message.received_at)
             processed += 1
-            await _wake(deps, wake)
+            await _wake(deps, update.wake, update.alerts)
         except _TakenElsewhere:
             return BatchResult(processed, blocked=True)
         except Exception as exc:

@@ -15,6 +15,10 @@ import structlog
 from arq import cron, func
 from arq.worker import Worker
 
+from bot.alerts.channels import build_channels
+from bot.alerts.delivery import Deliverer, send_limits
+from bot.alerts.ratelimit import SendLimits
+from bot.alerts.service import DELIVER_JOB, STEP_JOB, AlertService
 from bot.clock import Clock, SystemClock
 from bot.commands.dispatch import CommandDeps
 from bot.commands.outcomes import Outcomes
@@ -30,6 +34,7 @@ from bot.understanding.tokens import configure_jieba
 from bot.worktool.client import build_worktool_client
 from handlers.pipeline import Services
 from handlers.steps import FULL_STEPS
+from jobs.alerts import alert_step_job, deliver_alerts_job, sweep_alerts
 from jobs.commands import check_results_job, dispatch_robot_job, poll_robots_online, sweep_commands
 from jobs.processing import WorkerDeps, process_conversations
 
@@ -49,17 +54,26 @@ async def sweep_pending(ctx: dict[str, Any]) -> int:
 def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
     processing = deps.settings.processing
     every_10_s = set(range(0, 60, 10))
+    functions = [
+        func(process_conversations, name=PROCESS_JOB, keep_result=0, max_tries=5, timeout=120),
+        func(dispatch_robot_job, name=DISPATCH_JOB, keep_result=0, max_tries=5, timeout=120),
+        func(check_results_job, name=CHECK_RESULTS_JOB, keep_result=0, max_tries=5, timeout=120),
+    ]
+    cron_jobs = [
+        cron(sweep_pending, second=every_10_s, run_at_startup=True, keep_result=0),
+        cron(sweep_commands, second=every_10_s, run_at_startup=True, keep_result=0),
+        cron(poll_robots_online, second=every_10_s, run_at_startup=True, keep_result=0, timeout=60),
+    ]
+    if deps.deliverer is not None:
+        functions += [
+            func(alert_step_job, name=STEP_JOB, keep_result=0, max_tries=5, timeout=60),
+            func(deliver_alerts_job, name=DELIVER_JOB, keep_result=0, max_tries=5, timeout=120),
+        ]
+        every_5_s = set(range(0, 60, 5))
+        cron_jobs.append(cron(sweep_alerts, second=every_5_s, run_at_startup=True, keep_result=0, timeout=60))
     return Worker(
-        functions=[
-            func(process_conversations, name=PROCESS_JOB, keep_result=0, max_tries=5, timeout=120),
-            func(dispatch_robot_job, name=DISPATCH_JOB, keep_result=0, max_tries=5, timeout=120),
-            func(check_results_job, name=CHECK_RESULTS_JOB, keep_result=0, max_tries=5, timeout=120),
-        ],
-        cron_jobs=[
-            cron(sweep_pending, second=every_10_s, run_at_startup=True, keep_result=0),
-            cron(sweep_commands, second=every_10_s, run_at_startup=True, keep_result=0),
-            cron(poll_robots_online, second=every_10_s, run_at_startup=True, keep_result=0, timeout=60),
-        ],
+        functions=functions,
+        cron_jobs=cron_jobs,
         redis_pool=deps.redis,
         ctx={"deps": deps},
         burst=burst,
@@ -117,8 +131,17 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
             if settings.llm.enabled
             else None
         )
-        services = Services(settings, rules, Commands(settings, redis, clock), llm)
-        deps = WorkerDeps(settings, directory, redis, clock, FULL_STEPS, commands=commands, services=services)
+        queue = Commands(settings, redis, clock)
+        alerts, deliverer = None, None
+        if settings.alerts.enabled:
+            alerts = AlertService(settings, directory, lambda: rules.current.alerts, redis, clock)
+            channels = build_channels(settings.alerts, session, redis, clock=clock)
+            deliverer = Deliverer(alerts, channels, SendLimits(redis, send_limits(settings.alerts)), queue)
+            commands.outcomes.listen("alert", deliverer.on_command_outcome)
+        services = Services(settings, rules, queue, llm, alerts)
+        deps = WorkerDeps(
+            settings, directory, redis, clock, FULL_STEPS, commands=commands, services=services, deliverer=deliverer
+        )
         worker = build_worker(deps, burst=burst)
         loop = asyncio.get_running_loop()
         worker.main_task = loop.create_task(worker.main())

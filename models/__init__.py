@@ -13,4 +13,5 @@ MODEL_MODULES: Final = (
     "models.callbacks",
     "models.commands",
     "models.llm",
+    "models.alerts",
 )

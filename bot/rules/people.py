@@ -26,6 +26,7 @@ class PersonRule(BaseModel):
     shift: Shift = Shift()
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9\-]{5,20}$")
     wecom_userid: str | None = None
+    quiet_hours: Shift | None = None  # no alert calls/SMS below the top level in these hours (alerts.yaml default)
     max_open_tasks: int = Field(default=20, ge=0)
     active: bool = True
 

@@ -15,6 +15,7 @@ from typing import Final
 
 import yaml
 
+from bot.rules.alerts import AlertsFile, load_alerts
 from bot.rules.intervention import InterventionFile, load_intervention
 from bot.rules.loading import RuleFileError, _line_of
 from bot.rules.message_types import CATEGORY_ROLES, ContextLine, MessageTypesFile, load_message_types
@@ -23,7 +24,7 @@ from bot.understanding.engine import Classification, ContextMessage, Engine, Mes
 from bot.understanding.intervention import Intervention, judge
 from bot.understanding.replies import decide_reply
 
-FILES: Final = ("message_types.yaml", "intervention.yaml", "replies.yaml")
+FILES: Final = ("message_types.yaml", "intervention.yaml", "replies.yaml", "alerts.yaml")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class RuleSet:
     intervention: InterventionFile
     replies: RepliesFile
     engine: Engine
+    alerts: AlertsFile
 
     def understand(self, msg: MessageInput, open_elsewhere: str | None = None) -> tuple[Classification, Intervention]:
         classification = self.engine.classify(msg)
@@ -53,7 +55,7 @@ def _where(path: Path, loc: tuple[int | str, ...]) -> str:
 
 
 def _cross_checks(
-    directory: Path, types: MessageTypesFile, intervention: InterventionFile, replies: RepliesFile
+    directory: Path, types: MessageTypesFile, intervention: InterventionFile, replies: RepliesFile, alerts: AlertsFile
 ) -> Iterator[str]:
     known = {t.code for t in types.types}
     path = directory / "intervention.yaml"
@@ -78,6 +80,10 @@ def _cross_checks(
         for code in codes:
             if code not in known:
                 yield f"{_where(path, (kind, n, 'types'))}: {kind}.{n}.types: unknown message type {code!r}"
+    path = directory / "alerts.yaml"
+    for code in alerts.open_for_types if path.exists() else ():  # the built-in defaults name optional types
+        if code not in known:
+            yield f"{_where(path, ('open_for_types', code))}: open_for_types: unknown message type {code!r}"
 
 
 def self_test(ruleset: RuleSet) -> list[str]:
@@ -139,6 +145,7 @@ def load_ruleset(directory: Path) -> RuleSet:
         ("message_types.yaml", load_message_types),
         ("intervention.yaml", load_intervention),
         ("replies.yaml", load_replies),
+        ("alerts.yaml", load_alerts),
     ):
         try:
             loaded[name] = loader(directory / name)
@@ -149,17 +156,19 @@ def load_ruleset(directory: Path) -> RuleSet:
     types = loaded["message_types.yaml"]
     intervention = loaded["intervention.yaml"]
     replies = loaded["replies.yaml"]
+    alerts = loaded["alerts.yaml"]
     assert isinstance(types, MessageTypesFile)
     assert isinstance(intervention, InterventionFile)
     assert isinstance(replies, RepliesFile)
-    problems = list(_cross_checks(directory, types, intervention, replies))
+    assert isinstance(alerts, AlertsFile)
+    problems = list(_cross_checks(directory, types, intervention, replies, alerts))
     if problems:
         raise RuleFileError("\n".join(problems))
     digest = hashlib.sha256()
     for name in FILES:
         path = directory / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
-    ruleset = RuleSet(digest.hexdigest()[:12], directory, types, intervention, replies, Engine(types))
+    ruleset = RuleSet(digest.hexdigest()[:12], directory, types, intervention, replies, Engine(types), alerts)
     failures = self_test(ruleset)
     if failures:
         raise RuleFileError(f"{len(failures)} rule example(s) failed:\n" + "\n".join(failures))
@@ -179,6 +188,8 @@ def diff_summary(old: RuleSet | None, new: RuleSet) -> str:
             parts.append(f"{code}: rules {len(before[code].rules)}→{len(after[code].rules)}")
     if old.intervention != new.intervention:
         parts.append("intervention changed")
+    if old.alerts != new.alerts:
+        parts.append("alerts changed")
     if old.replies != new.replies:
         parts.append(f"replies: faq {len(old.replies.faq)}→{len(new.replies.faq)}")
     return ", ".join(parts) or "no effective change"

@@ -1,0 +1,63 @@
+"""Per-channel, per-target send limits (WeCom app 30/min per member, group webhook 20/min, one call per
+minute per callee), shared by every process through Redis: a sliding-window log in one Lua script.
+
+Non-blocking: `wait_s` admits the send (0) or says how long until a slot frees. Without Redis each
+process keeps its own window (a restart may then exceed a limit once; the provider refuses, we retry).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from typing import Final
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = structlog.get_logger(__name__)
+
+_ACQUIRE: Final = """
+local key, limit, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) < limit then
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('PEXPIRE', key, window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+"""
+
+
+class SendLimits:
+    def __init__(self, redis: Redis, limits: Mapping[str, tuple[int, float]]) -> None:
+        """`limits`: channel -> (sends, per seconds) for each target; channels not listed are unlimited."""
+        self._redis = redis
+        self._limits = dict(limits)
+        self._script = redis.register_script(_ACQUIRE)
+        self._local: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    async def wait_s(self, channel: str, target: str) -> float:
+        limit = self._limits.get(channel)
+        if limit is None:
+            return 0.0
+        sends, window_s = limit
+        key = f"hub:alerts:rate:{channel}:{target}"
+        try:
+            waited = await self._script(keys=[key], args=[sends, int(window_s * 1000), uuid.uuid4().hex])
+            return float(waited) / 1000
+        except (RedisError, OSError) as exc:
+            log.warning("send limit: redis unavailable, counting locally", error=str(exc))
+        now = time.monotonic()
+        window = self._local[key]
+        while window and window[0] <= now - window_s:
+            window.popleft()
+        if len(window) < sends:
+            window.append(now)
+            return 0.0
+        return window[0] + window_s - now

@@ -1,0 +1,478 @@
+"""Opening, escalating and cancelling alerts: every change in the caller's transaction, every wake-up after.
+
+Each method takes the transaction (`conn`) it runs in and a `Wakeups` it adds to; the caller commits and
+then calls `schedule(wakeups)`, which defers arq jobs to the due times stored in the rows. A lost job
+changes nothing: the sweeper finds overdue rows and schedules them again.
+
+Races: every change of an open alert is a conditional update on `(status=open, step_token=<seen>)` and
+bumps the token. A step scheduled with an old token does nothing; a cancel always lands (it needs only
+`status=open`) and marks the alert's pending notifications skipped in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+import structlog
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from bot.alerts.policy import Policy, plan_level, plan_step, raise_to, snapshot, target_of
+from bot.clock import Clock
+from bot.rules.alerts import MAX_LEVEL, AlertsFile
+from bot.rules.people import Directory
+from bot.settings import Settings
+from bot.wecom.ack import AckOutcome
+from models.alerts import Alert, AlertEvent, AlertStatus, CancelReason, Notification, NotificationStatus
+
+log = structlog.get_logger(__name__)
+
+STEP_JOB: Final = "alert_step"
+DELIVER_JOB: Final = "deliver_alerts"
+CONVERSATION_KINDS: Final = (
+    "complaint_unhandled",
+    "private_operation",
+    "operator_tone_hard",
+    "user_refused",
+    "user_no_response",
+)
+_ALERT_REF: Final = re.compile(r"[#＃]\s*(\d{1,12})")
+
+
+@dataclass
+class Wakeups:
+    """What to schedule once the transaction has committed."""
+
+    steps: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # alert -> (token, due)
+    deliveries: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (channel, target) -> due
+
+    def step(self, alert_id: int, token: int, due: datetime | None) -> None:
+        if due is not None:
+            self.steps[alert_id] = (token, due)
+
+    def deliver(self, channel: str, target: str, due: datetime) -> None:
+        key = (channel, target)
+        self.deliveries[key] = min(due, self.deliveries.get(key, due))
+
+    def merge(self, other: Wakeups) -> None:
+        self.steps.update(other.steps)
+        for (channel, target), due in other.deliveries.items():
+            self.deliver(channel, target, due)
+
+    def __bool__(self) -> bool:
+        return bool(self.steps or self.deliveries)
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    kind: str
+    subject: str = ""
+    conversation_id: int | None = None
+    where: str = ""  # the conversation's name (for the message)
+    detail: str = ""
+    source_message_id: int | None = None
+    source_command_id: int | None = None
+    recur: bool = True  # False: an open alert of the same key is left alone (state reconcilers)
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.kind}:{self.conversation_id or '-'}:{self.subject}"
+
+
+@dataclass(frozen=True)
+class Opened:
+    alert: Alert
+    created: bool
+    escalated: bool
+
+
+@dataclass(frozen=True)
+class Closed(AckOutcome):
+    """`done` False: it was already closed (or never existed); `message` is for the person who asked."""
+
+    alert: Alert | None = None
+
+
+class AlertError(Exception):
+    """A request about an alert that cannot be honoured (the API answers 404/409 with the message)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def alert_refs(text: str) -> list[int]:
+    """Alert ids written as `#12` in a message."""
+    return [int(m) for m in _ALERT_REF.findall(text)]
+
+
+class AlertService:
+    def __init__(
+        self,
+        settings: Settings,
+        directory: Directory,
+        rules: Callable[[], AlertsFile],
+        redis: ArqRedis,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self._rules = rules
+        self.redis = redis
+        self.clock = clock
+        self.tz = ZoneInfo(settings.timezone)
+        self.gather = timedelta(seconds=settings.alerts.gather_s)
+
+    @property
+    def rules(self) -> AlertsFile:
+        return self._rules()
+
+    # -- opening ------------------------------------------------------------------------------------
+
+    async def open(self, spec: AlertSpec, now: datetime, conn: BaseDBAsyncClient, wake: Wakeups) -> Opened:
+        """Open an alert, or count a recurrence of the open one with the same key (one level up at once)."""
+        key = spec.dedup_key
+        existing = await Alert.filter(open_key=key).using_db(conn).first()
+        if existing is None:
+            policy = snapshot(self.rules, spec.kind, self.directory, now, self.tz)
+            level = self.rules.kinds[spec.kind].start_level  # type: ignore[index]
+            uid = uuid.uuid4().hex
+            due = raise_to(policy, now, level)
+            fresh = Alert(
+                uid=uid,
+                kind=spec.kind,
+                dedup_key=key,
+                open_key=key,
+                conversation_id=spec.conversation_id,
+                subject=spec.subject[:128],
+                title=(f"{policy.title} · {spec.where}" if spec.where else policy.title)[:255],
+                detail=spec.detail[:2000],
+                level=level,
+                max_level=level,
+                policy=policy.to_json(),
+                opened_at=now,
+                last_fired_at=now,
+                next_escalation_at=due,
+                step_token=1,
+                source_message_id=spec.source_message_id,
+                source_command_id=spec.source_command_id,
+            )
+            # Never raises on a racing twin (which would abort the caller's transaction on PostgreSQL):
+            # the insert is skipped and the twin is found below.
+            await Alert.bulk_create([fresh], ignore_conflicts=True, using_db=conn)
+            existing = await Alert.filter(open_key=key).using_db(conn).first()
+            if existing is not None and existing.uid == uid:
+                await self._event(existing, "opened", actor="system", detail=spec.detail[:200], now=now, conn=conn)
+                await self._notify_level(existing, policy, level, now=now, conn=conn, wake=wake)
+                wake.step(existing.id, existing.step_token, due)
+                log.warning("alert opened", alert_id=existing.id, kind=spec.kind, level=level, key=key)
+                return Opened(existing, created=True, escalated=False)
+        if existing is None:  # opened and closed again in between: very unlikely; try once more
+            return await self.open(spec, now, conn, wake)
+        if not spec.recur:
+            return Opened(existing, created=False, escalated=False)
+        await Alert.filter(id=existing.id).using_db(conn).update(occurrences=F("occurrences") + 1, last_fired_at=now)
+        existing.occurrences += 1
+        escalated = False
+        if existing.level < MAX_LEVEL:
+            escalated = await self._raise(
+                existing,
+                existing.level + 1,
+                now=now,
+                conn=conn,
+                wake=wake,
+                action="recurred",
+                actor="system",
+                detail=f"#{existing.occurrences}",
+            )
+        else:
+            await self._event(
+                existing, "recurred", actor="system", detail=f"#{existing.occurrences}", now=now, conn=conn
+            )
+        return Opened(existing, created=False, escalated=escalated)
+
+    # -- escalating ---------------------------------------------------------------------------------
+
+    async def _raise(
+        self,
+        alert: Alert,
+        level: int,
+        *,
+        now: datetime,
+        conn: BaseDBAsyncClient,
+        wake: Wakeups,
+        action: str,
+        actor: str,
+        detail: str,
+    ) -> bool:
+        """Move an open alert to `level` and notify that level; False if it changed under us."""
+        policy = Policy.from_json(alert.policy)
+        due = raise_to(policy, alert.opened_at, level)
+        token = alert.step_token + 1
+        changed = await (
+            Alert.filter(id=alert.id, status=AlertStatus.OPEN, step_token=alert.step_token)
+            .using_db(conn)
+            .update(
+                level=level,
+                max_level=max(level, alert.max_level),
+                escalation_count=F("escalation_count") + 1,
+                escalated_at=now,
+                next_escalation_at=due,
+                step_token=token,
+            )
+        )
+        if changed != 1:
+            return False
+        old = alert.level
+        alert.level, alert.max_level, alert.step_token = level, max(level, alert.max_level), token
+        alert.escalation_count += 1
+        alert.escalated_at, alert.next_escalation_at = now, due
+        await self._event(alert, action, actor=actor, detail=f"L{old}→L{level} {detail}".strip(), now=now, conn=conn)
+        await self._notify_level(alert, policy, level, now=now, conn=conn, wake=wake)
+        wake.step(alert.id, token, due)
+        log.warning("alert escalated", alert_id=alert.id, kind=alert.kind, level=level, via=action, actor=actor)
+        return True
+
+    async def step(self, alert_id: int, token: int) -> str:
+        """The due step of an alert (arq job and sweeper): escalate, expire, or nothing if stale/early."""
+        now = self.clock.now()
+        wake = Wakeups()
+        async with in_transaction() as conn:
+            alert = await Alert.filter(id=alert_id).using_db(conn).select_for_update().first()
+            if alert is None or alert.status != AlertStatus.OPEN or alert.step_token != token:
+                return "stale"
+            policy = Policy.from_json(alert.policy)
+            decision = plan_step(policy, alert.opened_at, alert.level, now)
+            if decision.action == "wait":
+                outcome = "early"
+                wake.step(alert.id, alert.step_token, alert.next_escalation_at)
+            elif decision.action == "expire":
+                note = f"open longer than {policy.max_age_hours:g} h"
+                await self._close(alert, CancelReason.EXPIRED, actor="system", note=note, now=now, conn=conn)
+                outcome = "expired"
+            else:
+                minutes = (now - alert.opened_at).total_seconds() / 60
+                done = await self._raise(
+                    alert,
+                    decision.level,
+                    now=now,
+                    conn=conn,
+                    wake=wake,
+                    action="escalated",
+                    actor="system",
+                    detail=f"open {minutes:.0f} min",
+                )
+                outcome = "escalated" if done else "stale"
+        await self.schedule(wake)
+        return outcome
+
+    async def escalate(
+        self, alert_id: int, to_level: int, *, reason: str, actor: str, conn: BaseDBAsyncClient, wake: Wakeups
+    ) -> tuple[Alert, int]:
+        """Manual escalation (API): to a higher level at once. Returns the alert and its old level."""
+        now = self.clock.now()
+        alert = await Alert.filter(id=alert_id).using_db(conn).select_for_update().first()
+        if alert is None:
+            raise AlertError(f"alert {alert_id} does not exist", status=404)
+        if alert.status != AlertStatus.OPEN:
+            raise AlertError(f"alert {alert_id} is closed ({alert.cancel_reason}); it cannot be escalated", status=409)
+        if not alert.level < to_level <= MAX_LEVEL:
+            raise AlertError(
+                f"escalate_to must be above the current level {alert.level} and at most {MAX_LEVEL}", status=409
+            )
+        old = alert.level
+        raised = await self._raise(
+            alert, to_level, now=now, conn=conn, wake=wake, action="escalated", actor=actor, detail=reason
+        )
+        if not raised:
+            raise AlertError(f"alert {alert_id} changed meanwhile; try again", status=409)
+        return alert, old
+
+    # -- cancelling ---------------------------------------------------------------------------------
+
+    async def _close(
+        self,
+        alert: Alert,
+        reason: CancelReason,
+        *,
+        actor: str,
+        note: str,
+        now: datetime,
+        conn: BaseDBAsyncClient,
+        claimed: bool = False,
+    ) -> bool:
+        extra: dict[str, object] = {"claimed_by": actor, "claimed_at": now} if claimed else {}
+        changed = await (
+            Alert.filter(id=alert.id, status=AlertStatus.OPEN)
+            .using_db(conn)
+            .update(
+                status=AlertStatus.CANCELLED,
+                open_key=None,
+                next_escalation_at=None,
+                step_token=F("step_token") + 1,
+                cancel_reason=reason,
+                cancel_note=note[:255],
+                cancelled_by=actor[:128],
+                cancelled_at=now,
+                **extra,
+            )
+        )
+        if changed != 1:
+            return False
+        alert.status, alert.cancel_reason, alert.cancel_note = AlertStatus.CANCELLED, reason, note[:255]
+        alert.cancelled_by, alert.cancelled_at, alert.open_key, alert.next_escalation_at = actor, now, None, None
+        if claimed:
+            alert.claimed_by, alert.claimed_at = actor, now
+        await (
+            Notification.filter(alert_id=alert.id, status=NotificationStatus.PENDING)
+            .using_db(conn)
+            .update(status=NotificationStatus.SKIPPED, error=f"alert {reason.value}", finished_at=now)
+        )
+        action = "claimed" if claimed else "cancelled"
+        await self._event(alert, action, actor=actor, detail=f"{reason.value}: {note}", now=now, conn=conn)
+        log.info("alert cancelled", alert_id=alert.id, kind=alert.kind, reason=reason.value, actor=actor, note=note)
+        return True
+
+    async def cancel(
+        self,
+        alert_id: int,
+        reason: CancelReason,
+        *,
+        actor: str,
+        note: str,
+        conn: BaseDBAsyncClient,
+        claimed: bool = False,
+    ) -> Closed:
+        """Idempotent: a closed alert stays as it was closed (done=False says so)."""
+        now = self.clock.now()
+        alert = await Alert.filter(id=alert_id).using_db(conn).first()
+        if alert is None:
+            return Closed(alert_id, False, f"告警 #{alert_id} 不存在")
+        if await self._close(alert, reason, actor=actor, note=note, now=now, conn=conn, claimed=claimed):
+            verb = f"已被 {actor} 接手" if claimed else "已取消"
+            return Closed(alert_id, True, f"告警 #{alert_id} {verb}", alert)
+        alert = await Alert.get(id=alert_id, using_db=conn)
+        when = alert.cancelled_at.astimezone(self.tz).strftime("%m-%d %H:%M") if alert.cancelled_at else "?"
+        return Closed(alert_id, False, f"告警 #{alert_id} 已于 {when} 关闭（{alert.cancel_reason}）", alert)
+
+    async def cancel_matching(
+        self,
+        reason: CancelReason,
+        *,
+        actor: str,
+        note: str,
+        conn: BaseDBAsyncClient,
+        kinds: Sequence[str],
+        conversation_id: int | None = None,
+        subject: str | None = None,
+    ) -> list[int]:
+        """Cancel every open alert of `kinds` in a conversation (and of a subject); returns their ids."""
+        query = Alert.filter(status=AlertStatus.OPEN, kind__in=list(kinds)).using_db(conn)
+        if conversation_id is not None:
+            query = query.filter(conversation_id=conversation_id)
+        if subject is not None:
+            query = query.filter(subject=subject)
+        now = self.clock.now()
+        closed = []
+        for alert in await query.order_by("id"):
+            if await self._close(alert, reason, actor=actor, note=note, now=now, conn=conn):
+                closed.append(alert.id)
+        return closed
+
+    async def acknowledge(self, alert_id: int, action: Literal["resolve", "claim"], actor: str, via: str) -> Closed:
+        """已处理 / 接手 #id from WeCom or a chat: recorded as `manual` with the actor."""
+        note = f"{via}: {'接手' if action == 'claim' else '已处理'}"
+        async with in_transaction() as conn:
+            return await self.cancel(
+                alert_id, CancelReason.MANUAL, actor=actor, note=note, conn=conn, claimed=action == "claim"
+            )
+
+    async def open_subjects(self, conversation_id: int, kinds: Sequence[str], conn: BaseDBAsyncClient) -> set[str]:
+        rows = await (
+            Alert.filter(conversation_id=conversation_id, status=AlertStatus.OPEN, kind__in=list(kinds))
+            .using_db(conn)
+            .values_list("subject", flat=True)
+        )
+        return {str(subject) for subject in rows}
+
+    async def open_description(self, conversation_id: int, conn: BaseDBAsyncClient) -> str | None:
+        """The conversation's newest open alert, described (counts as an open item for a takeover)."""
+        alert = (
+            await Alert.filter(conversation_id=conversation_id, status=AlertStatus.OPEN)
+            .using_db(conn)
+            .order_by("-id")
+            .first()
+        )
+        return f"alert #{alert.id} ({alert.kind})" if alert is not None else None
+
+    # -- notifications ------------------------------------------------------------------------------
+
+    async def _notify_level(
+        self, alert: Alert, policy: Policy, level: int, *, now: datetime, conn: BaseDBAsyncClient, wake: Wakeups
+    ) -> None:
+        rows = []
+        for planned in plan_level(policy, level, self.directory, now.astimezone(self.tz)):
+            target = target_of(
+                planned.channel, planned.recipient, alert.conversation_id, self.settings.alerts.worktool_group
+            )
+            skipped = planned.skipped is not None
+            rows.append(
+                Notification(
+                    alert_id=alert.id,
+                    level=level,
+                    channel=planned.channel,
+                    recipient=planned.recipient,
+                    target=target,
+                    status=NotificationStatus.SKIPPED if skipped else NotificationStatus.PENDING,
+                    error=planned.skipped,
+                    due_at=now,
+                    created_at=now,
+                    finished_at=now if skipped else None,
+                )
+            )
+            if not skipped:
+                wake.deliver(planned.channel, target, now + self.gather)
+        if rows:
+            await Notification.bulk_create(rows, ignore_conflicts=True, using_db=conn)
+        else:
+            log.warning("alert level has nobody to notify", alert_id=alert.id, level=level)
+
+    async def _event(
+        self, alert: Alert, action: str, *, actor: str, detail: str, now: datetime, conn: BaseDBAsyncClient
+    ) -> None:
+        await AlertEvent.create(
+            alert_id=alert.id, at=now, action=action, level=alert.level, actor=actor[:128], detail=detail, using_db=conn
+        )
+
+    # -- scheduling ---------------------------------------------------------------------------------
+
+    async def schedule(self, wake: Wakeups) -> None:
+        """Defer arq jobs to the due times (relative to our clock). Redis down: the sweeper catches up."""
+        if not wake:
+            return
+        now = self.clock.now()
+        try:
+            for alert_id, (token, due) in wake.steps.items():
+                await self.redis.enqueue_job(
+                    STEP_JOB,
+                    alert_id,
+                    token,
+                    _job_id=f"alert-step:{alert_id}:{token}",
+                    _defer_by=max(due - now, timedelta(0)),
+                )
+            for (channel, target), due in wake.deliveries.items():
+                job_id = f"deliver:{channel}:{target}:{int(due.timestamp() * 1000)}"
+                await self.redis.enqueue_job(
+                    DELIVER_JOB, channel, target, _job_id=job_id, _defer_by=max(due - now, timedelta(0))
+                )
+        except (RedisError, OSError) as exc:
+            log.warning("alert jobs not scheduled; the sweeper will pick them up", error=str(exc))

@@ -1,0 +1,256 @@
+"""API of the alerts: list and inspect, the level table, cancel and escalate (DESIGN §4.2, seed plan §9.1)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Final
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from tortoise.transactions import in_transaction
+
+from bot.alerts.service import AlertError, AlertService, Wakeups
+from bot.api.auth import CALLER, requires
+from bot.api.envelope import ApiError, ok
+from bot.api.routes import _int_param
+from bot.callbacks.payloads import describe_validation_error
+from bot.rules.alerts import ALERT_KINDS, MAX_LEVEL
+from models.alerts import Alert, AlertEvent, AlertLevel, AlertStatus, CancelReason, Notification, NotificationStatus
+
+routes = web.RouteTableDef()
+ALERTS: Final = web.AppKey("alerts", AlertService)
+STATUSES: Final = tuple(s.value for s in AlertStatus)
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    cancel_reason: str = Field(min_length=1, max_length=255, description="why, in words (stored as the note)")
+    cancelled_by: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class EscalateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    escalate_to: int = Field(ge=2, le=MAX_LEVEL)
+    escalate_reason: str = Field(min_length=1, max_length=255)
+
+
+async def _body(request: web.Request, model: type[BaseModel]) -> Any:
+    try:
+        raw = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", error="malformed_body") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(400, describe_validation_error(exc), error="invalid_request") from exc
+
+
+def _alert_id(request: web.Request) -> int:
+    raw = request.match_info["alert_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError(400, f"alert id must be a positive integer, got {raw!r}", error="bad_parameter")
+    return int(raw)
+
+
+def _time_param(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    raw = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw)  # an unescaped "+08:00" arrives as " 08:00"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(
+            400, f"query parameter {name} must be an ISO 8601 time, got {raw!r}", error="bad_parameter"
+        ) from None
+    if value.tzinfo is None:
+        raise ApiError(400, f"query parameter {name} needs a time zone (e.g. +08:00 or Z)", error="bad_parameter")
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def alert_view(alert: Alert) -> dict[str, Any]:
+    levels = alert.policy.get("levels") if isinstance(alert.policy, dict) else None
+    level_name = levels[alert.level - 1]["name"] if isinstance(levels, list) and len(levels) >= alert.level else None
+    return {
+        "alert_id": alert.id,
+        "kind": alert.kind,
+        "title": alert.title,
+        "detail": alert.detail,
+        "conversation_id": alert.conversation_id,
+        "subject": alert.subject,
+        "status": alert.status.value,
+        "level": alert.level,
+        "level_name": level_name,
+        "max_level": alert.max_level,
+        "occurrences": alert.occurrences,
+        "escalation_count": alert.escalation_count,
+        "opened_at": _iso(alert.opened_at),
+        "last_fired_at": _iso(alert.last_fired_at),
+        "escalated_at": _iso(alert.escalated_at),
+        "next_escalation_at": _iso(alert.next_escalation_at),
+        "cancel_condition": alert.cancel_reason.value if alert.cancel_reason else None,
+        "cancel_reason": alert.cancel_note,
+        "cancelled_by": alert.cancelled_by,
+        "cancelled_at": _iso(alert.cancelled_at),
+        "claimed_by": alert.claimed_by,
+        "source_message_id": alert.source_message_id,
+        "source_command_id": alert.source_command_id,
+    }
+
+
+@routes.get("/api/alerts")
+@requires("staff")
+async def list_alerts(request: web.Request) -> web.Response:
+    """Filters: status, kind, level, conversation_id, subject, from/to (opened), limit, offset."""
+    query = Alert.all()
+    status = request.query.get("status")
+    if status is not None:
+        if status not in STATUSES:
+            raise ApiError(400, f"status must be one of {list(STATUSES)}", error="bad_parameter")
+        query = query.filter(status=status)
+    kind = request.query.get("kind")
+    if kind is not None:
+        if kind not in ALERT_KINDS:
+            raise ApiError(400, f"kind must be one of {list(ALERT_KINDS)}", error="bad_parameter")
+        query = query.filter(kind=kind)
+    if "level" in request.query:
+        query = query.filter(level=_int_param(request, "level", 1, 1, MAX_LEVEL))
+    if "conversation_id" in request.query:
+        query = query.filter(conversation_id=_int_param(request, "conversation_id", 0, 1, 2**62))
+    if "subject" in request.query:
+        query = query.filter(subject=request.query["subject"])
+    since, until = _time_param(request, "from"), _time_param(request, "to")
+    if since is not None:
+        query = query.filter(opened_at__gte=since)
+    if until is not None:
+        query = query.filter(opened_at__lt=until)
+    limit = _int_param(request, "limit", 50, 1, 500)
+    offset = _int_param(request, "offset", 0, 0, 10**9)
+    total = await query.count()
+    rows = await query.order_by("-id").offset(offset).limit(limit)
+    return ok({"total": total, "items": [alert_view(a) for a in rows]})
+
+
+@routes.get("/api/alerts/{alert_id}")
+@requires("staff")
+async def get_alert(request: web.Request) -> web.Response:
+    alert_id = _alert_id(request)
+    alert = await Alert.get_or_none(id=alert_id)
+    if alert is None:
+        raise ApiError(404, f"alert {alert_id} does not exist", error="not_found")
+    events = await AlertEvent.filter(alert_id=alert_id).order_by("id")
+    notifications = await Notification.filter(alert_id=alert_id).order_by("id")
+    data = alert_view(alert)
+    data["policy"] = alert.policy
+    data["events"] = [
+        {"at": _iso(e.at), "action": e.action, "level": e.level, "actor": e.actor, "detail": e.detail} for e in events
+    ]
+    data["notifications"] = [
+        {
+            "id": n.id,
+            "level": n.level,
+            "channel": n.channel,
+            "recipient": n.recipient,
+            "status": n.status.value,
+            "attempts": n.attempts,
+            "fallback_of": n.origin_channel,
+            "provider": n.provider,
+            "provider_id": n.provider_id,
+            "command_id": n.command_id,
+            "sent_at": _iso(n.sent_at),
+            "error": n.error,
+        }
+        for n in notifications
+    ]
+    return ok(data)
+
+
+@routes.get("/api/alert-levels")
+@requires("staff")
+async def alert_levels(_request: web.Request) -> web.Response:
+    levels = await AlertLevel.all().order_by("level")
+    return ok(
+        [
+            {
+                "level": lv.level,
+                "name": lv.name,
+                "after_minutes": lv.after_minutes,
+                "channels": lv.channels,
+                "recipients": lv.recipients,
+            }
+            for lv in levels
+        ]
+    )
+
+
+@routes.post("/api/alerts/{alert_id}/cancel")
+@requires("staff")
+async def cancel_alert(request: web.Request) -> web.Response:
+    """Idempotent: cancelling a closed alert answers 200 with how it was closed (`already_closed`)."""
+    alert_id = _alert_id(request)
+    body: CancelRequest = await _body(request, CancelRequest)
+    actor = body.cancelled_by or request[CALLER].name
+    service = request.app[ALERTS]
+    async with in_transaction() as conn:
+        closed = await service.cancel(alert_id, CancelReason.MANUAL, actor=actor, note=body.cancel_reason, conn=conn)
+    if closed.alert is None:
+        raise ApiError(404, f"alert {alert_id} does not exist", error="not_found")
+    alert = closed.alert
+    return ok(
+        {
+            "alert_id": alert.id,
+            "cancelled_at": _iso(alert.cancelled_at),
+            "cancel_reason": alert.cancel_note,
+            "cancel_condition": alert.cancel_reason.value if alert.cancel_reason else None,
+            "cancelled_by": alert.cancelled_by,
+            "status": alert.status.value,
+            "already_closed": not closed.done,
+        },
+        message="告警已取消" if closed.done else "告警已关闭过",
+    )
+
+
+@routes.post("/api/alerts/{alert_id}/escalate")
+@requires("manager")
+async def escalate_alert(request: web.Request) -> web.Response:
+    alert_id = _alert_id(request)
+    body: EscalateRequest = await _body(request, EscalateRequest)
+    service = request.app[ALERTS]
+    wake = Wakeups()
+    try:
+        async with in_transaction() as conn:
+            alert, old = await service.escalate(
+                alert_id,
+                body.escalate_to,
+                reason=body.escalate_reason,
+                actor=request[CALLER].name,
+                conn=conn,
+                wake=wake,
+            )
+            queued = await (
+                Notification.filter(alert_id=alert_id, level=body.escalate_to, status=NotificationStatus.PENDING)
+                .using_db(conn)
+                .count()
+            )
+    except AlertError as exc:
+        raise ApiError(exc.status, str(exc), error="not_found" if exc.status == 404 else "conflict") from exc
+    await service.schedule(wake)
+    return ok(
+        {
+            "alert_id": alert.id,
+            "old_level": old,
+            "new_level": alert.level,
+            "escalation_count": alert.escalation_count,
+            "escalated_at": _iso(alert.escalated_at),
+            "notification_sent": queued > 0,
+            "notifications_queued": queued,
+        },
+        message="告警已升级",
+    )

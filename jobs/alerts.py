@@ -1,0 +1,113 @@
+"""arq jobs of the alerts: a step at its due time, a delivery per target, and the sweeper that catches
+whatever a lost Redis or a killed worker left behind (the due times live in the database)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Final
+
+import structlog
+from tortoise.transactions import in_transaction
+
+from bot.alerts.delivery import Deliverer
+from bot.alerts.service import AlertService, AlertSpec, Wakeups
+from models.alerts import Alert, AlertStatus, CancelReason, Notification, NotificationStatus
+from models.robots import Robot
+
+log = structlog.get_logger(__name__)
+GRACE: Final = timedelta(seconds=2)  # a job normally fires on time; the sweeper covers lost ones
+SWEEP_LIMIT: Final = 5000
+SENDING_LIMBO: Final = timedelta(seconds=60)  # beyond the request timeout: the sender died mid-request
+
+
+def _deliverer(ctx: dict[str, Any]) -> Deliverer:
+    deliverer: Deliverer = ctx["deps"].deliverer
+    return deliverer
+
+
+def _service(ctx: dict[str, Any]) -> AlertService:
+    return _deliverer(ctx).service
+
+
+async def alert_step_job(ctx: dict[str, Any], alert_id: int, token: int) -> str:
+    return await _service(ctx).step(alert_id, token)
+
+
+async def deliver_alerts_job(ctx: dict[str, Any], channel: str, target: str) -> int:
+    return await _deliverer(ctx).deliver(channel, target)
+
+
+async def sweep_alerts(ctx: dict[str, Any]) -> dict[str, int]:
+    """Cron: re-schedule overdue steps and deliveries, settle rows left `sending`, watch robots' state."""
+    deliverer = _deliverer(ctx)
+    service = deliverer.service
+    now = service.clock.now()
+    wake = Wakeups()
+    steps = await (
+        Alert.filter(status=AlertStatus.OPEN, next_escalation_at__lte=now - GRACE)
+        .order_by("next_escalation_at")
+        .limit(SWEEP_LIMIT)
+        .values_list("id", "step_token", "next_escalation_at")
+    )
+    for alert_id, token, due in steps:
+        wake.step(int(alert_id), int(token), due)
+    pending = await (
+        Notification.filter(status=NotificationStatus.PENDING, due_at__lte=now - GRACE)
+        .limit(SWEEP_LIMIT)
+        .values_list("channel", "target", "due_at")
+    )
+    for channel, target, due in pending:
+        wake.deliver(str(channel), str(target), due)
+    limbo = timedelta(seconds=service.settings.alerts.request_timeout_s) + SENDING_LIMBO
+    settled = await Notification.filter(status=NotificationStatus.SENDING, claimed_at__lte=now - limbo).update(
+        status=NotificationStatus.UNKNOWN,
+        finished_at=now,
+        error="the sender stopped mid-request; it may have gone out, so it is not sent again",
+    )
+    robots = await watch_robots(service, wake)
+    await service.schedule(wake)
+    if steps or pending or settled or robots:
+        log.info(
+            "alert sweep",
+            steps=len(steps),
+            deliveries=len({(c, t) for c, t, _ in pending}),
+            unknown=settled,
+            robot_alerts=robots,
+        )
+    return {"steps": len(steps), "deliveries": len(pending), "unknown": settled, "robot_alerts": robots}
+
+
+async def watch_robots(service: AlertService, wake: Wakeups) -> int:
+    """Open `robot_offline` for robots offline longer than the rules allow; resolve it when they are back."""
+    now = service.clock.now()
+    after = timedelta(seconds=service.rules.robot_offline_after_s)
+    changed = 0
+    async with in_transaction() as conn:
+        offline = await Robot.filter(enabled=True, online=False, online_changed_at__lte=now - after).using_db(conn)
+        for robot in offline:
+            since = robot.online_changed_at.astimezone(service.tz).strftime("%H:%M") if robot.online_changed_at else "?"
+            spec = AlertSpec(
+                kind="robot_offline",
+                subject=robot.id,
+                where=robot.name,
+                detail=f"{robot.name}（{robot.id}）自 {since} 离线",
+                recur=False,
+            )
+            changed += (await service.open(spec, now, conn, wake)).created
+        back = await (
+            Alert.filter(kind="robot_offline", status=AlertStatus.OPEN).using_db(conn).values_list("subject", flat=True)
+        )
+        if back:
+            online = await Robot.filter(id__in=list(back), online=True).using_db(conn).values_list("id", flat=True)
+            for robot_id in online:
+                changed += len(
+                    await service.cancel_matching(
+                        CancelReason.RESOLVED,
+                        actor="system",
+                        note="robot back online",
+                        conn=conn,
+                        kinds=("robot_offline",),
+                        subject=str(robot_id),
+                    )
+                )
+    return changed
