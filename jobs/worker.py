@@ -136,7 +136,7 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
         if settings.alerts.enabled:
             alerts = AlertService(settings, directory, lambda: rules.current.alerts, redis, clock)
             channels = build_channels(settings.alerts, session, redis, clock=clock)
-            deliverer = Deliverer(alerts, channels, SendLimits(redis, send_limits(settings.alerts)), queue)
+            deliverer = Deliverer(alerts, channels, SendLimits(redis, send_limits(settings.alerts), clock), queue)
             commands.outcomes.listen("alert", deliverer.on_command_outcome)
         services = Services(settings, rules, queue, llm, alerts)
         deps = WorkerDeps(

@@ -102,15 +102,7 @@ class Deliverer:
         except ChannelError as exc:
             await self._failed(rows, alerts, exc, now)
             return 0
-        await self._mark_sent(batch, sent, now)
-        log.info(
-            "alert notification sent",
-            channel=channel,
-            target=target,
-            alerts=list(digest.alert_ids),
-            provider=sent.provider,
-            provider_id=sent.provider_id,
-        )
+        await self._mark_sent(batch, sent, now)  # the channel logged the send
         return len(rows)
 
     async def _mark_sent(self, batch: str, sent: Sent, now: datetime, command_id: int | None = None) -> None:

@@ -1,13 +1,13 @@
 """Per-channel, per-target send limits (WeCom app 30/min per member, group webhook 20/min, one call per
 minute per callee), shared by every process through Redis: a sliding-window log in one Lua script.
 
-Non-blocking: `wait_s` admits the send (0) or says how long until a slot frees. Without Redis each
-process keeps its own window (a restart may then exceed a limit once; the provider refuses, we retry).
+Non-blocking: `wait_s` admits the send (0) or says how long until a slot frees. Time is the caller's
+clock (the business clock, injectable; processes on one host agree on it). Without Redis each process
+keeps its own window (a restart may then exceed a limit once; the provider refuses, we retry).
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Mapping
@@ -17,12 +17,12 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.clock import Clock
+
 log = structlog.get_logger(__name__)
 
 _ACQUIRE: Final = """
-local key, limit, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local key, limit, window, now = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 if redis.call('ZCARD', key) < limit then
   redis.call('ZADD', key, now, ARGV[3])
@@ -35,9 +35,10 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 
 
 class SendLimits:
-    def __init__(self, redis: Redis, limits: Mapping[str, tuple[int, float]]) -> None:
+    def __init__(self, redis: Redis, limits: Mapping[str, tuple[int, float]], clock: Clock) -> None:
         """`limits`: channel -> (sends, per seconds) for each target; channels not listed are unlimited."""
         self._redis = redis
+        self._clock = clock
         self._limits = dict(limits)
         self._script = redis.register_script(_ACQUIRE)
         self._local: defaultdict[str, deque[float]] = defaultdict(deque)
@@ -48,12 +49,13 @@ class SendLimits:
             return 0.0
         sends, window_s = limit
         key = f"hub:alerts:rate:{channel}:{target}"
+        now = self._clock.now().timestamp()
         try:
-            waited = await self._script(keys=[key], args=[sends, int(window_s * 1000), uuid.uuid4().hex])
+            args = [sends, int(window_s * 1000), uuid.uuid4().hex, int(now * 1000)]
+            waited = await self._script(keys=[key], args=args)
             return float(waited) / 1000
         except (RedisError, OSError) as exc:
             log.warning("send limit: redis unavailable, counting locally", error=str(exc))
-        now = time.monotonic()
         window = self._local[key]
         while window and window[0] <= now - window_s:
             window.popleft()

@@ -1,0 +1,277 @@
+"""Alerts end to end in one process, on an injected clock: the shipped rules, both databases, a real
+Redis, and the fake WeCom / Alibaba Cloud providers over real HTTP (they check every signature).
+
+`run_due` does what the arq jobs do when their time comes (a step, then a delivery per target); the
+jobs themselves and their scheduling are covered at the end and by the process tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.alerts.channels import build_channels
+from bot.alerts.delivery import Deliverer, send_limits
+from bot.alerts.ratelimit import SendLimits
+from bot.alerts.service import AlertService
+from bot.callbacks.payloads import MessageCallback
+from bot.clock import FrozenClock
+from bot.commands.service import Commands
+from bot.db import open_db
+from bot.ingest.incoming import normalise
+from bot.ingest.writer import IngestWriter, backend_for
+from bot.queue import arq_redis
+from bot.reference import load_directory, sync_reference_data
+from bot.understanding.store import RuleStore
+from handlers.pipeline import Services
+from handlers.steps import FULL_STEPS
+from jobs.alerts import sweep_alerts
+from jobs.processing import WorkerDeps, drain_conversation
+from models.alerts import Alert, AlertStatus, Notification, NotificationStatus
+from models.commands import Command
+from models.messages import InboundMessage
+from tests.conftest import build_settings
+from tests.fakes.providers import FakeProviders, run_fake_providers
+
+COMPLAINT = "说好的收益呢？一分钱没看到"
+WECOM_IDS = {"售后小王": "wangxiao", "售后小李": "lixiao", "张经理": "zhangjl"}
+PHONES = {"售后小王": "13800000001", "售后小李": "13800000002", "张经理": "13800000009"}
+
+
+@dataclass
+class Env:
+    deps: WorkerDeps
+    alerts: AlertService
+    deliverer: Deliverer
+    fakes: FakeProviders
+    clock: FrozenClock
+
+
+@pytest.fixture
+async def env(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Env]:
+    async with run_fake_providers() as fakes, aiohttp.ClientSession() as session:
+        settings = build_settings(db_url, redis_url, tmp_path, alerts=fakes.alert_settings())
+        async with open_db(db_url):
+            directory, people = load_directory(settings)
+            await sync_reference_data(settings, people)
+            redis = arq_redis(redis_url)
+            rules = RuleStore(Path(settings.rules_dir))
+            commands = Commands(settings, redis, clock)
+            alerts = AlertService(settings, directory, lambda: rules.current.alerts, redis, clock)
+            # The providers sign with the real time (a protocol matter); the business runs on `clock`.
+            channels = build_channels(settings.alerts, session, redis)
+            deliverer = Deliverer(alerts, channels, SendLimits(redis, send_limits(settings.alerts), clock), commands)
+            services = Services(settings, rules, commands, None, alerts)
+            deps = WorkerDeps(settings, directory, redis, clock, FULL_STEPS, services=services, deliverer=deliverer)
+            yield Env(deps, alerts, deliverer, fakes, clock)
+            await redis.aclose()
+
+
+async def say(env: Env, text: str, sender: str = "号主A") -> InboundMessage:
+    writer = IngestWriter(backend=backend_for(env.deps.settings.database.url, timedelta(seconds=15)), max_batch=10)
+    await writer.start()
+    body = {"spoken": text, "receivedName": sender, "groupName": "客户群1", "roomType": 1, "atMe": False}
+    stored = await writer.submit(normalise("wt-robot-1", MessageCallback.model_validate(body), env.clock.now()))
+    await writer.stop()
+    message = await InboundMessage.get(id=stored.message_id)
+    await drain_conversation(env.deps, message.conversation_id)  # type: ignore[attr-defined]
+    await message.refresh_from_db()
+    return message
+
+
+async def run_due(env: Env) -> None:
+    """Every step and delivery due at the clock's now, as their jobs would run them (twice: a job may
+    run again, and must change nothing the second time)."""
+    now = env.clock.now()
+    for _ in range(2):
+        for _round in range(5):
+            steps = await Alert.filter(status=AlertStatus.OPEN, next_escalation_at__lte=now).values_list(
+                "id", "step_token"
+            )
+            for alert_id, token in steps:
+                await env.alerts.step(int(alert_id), int(token))
+            targets = await Notification.filter(status=NotificationStatus.PENDING, due_at__lte=now).values_list(
+                "channel", "target"
+            )
+            for channel, target in sorted(set(targets)):
+                await env.deliverer.deliver(str(channel), str(target))
+            if not steps and not targets:
+                break
+
+
+async def later(env: Env, minutes: float) -> None:
+    env.clock.advance(timedelta(minutes=minutes))
+    await run_due(env)
+
+
+def app_messages(fakes: FakeProviders) -> list[tuple[str, str]]:
+    """(userid, first line) of every WeCom app message the fake accepted."""
+    return [(c.recipient, c.params["markdown"]["content"].splitlines()[0]) for c in fakes.wecom.of("wecom_app")]
+
+
+async def test_complaint_escalates_to_level_2_then_staff_reply_cancels_it(env: Env) -> None:
+    message = await say(env, COMPLAINT)
+    assert message.intervention_case == "needs_staff_now"
+    alert = await Alert.get(source_message_id=message.id)
+    assert (alert.kind, alert.level, alert.subject, alert.title) == (
+        "complaint_unhandled",
+        1,
+        "号主A",
+        "投诉未处理 · 客户群1",
+    )
+    await run_due(env)
+    assert app_messages(env.fakes) == [("wangxiao", "## 【信息告警】投诉未处理 · 客户群1 · 号主A")]
+    assert f"已处理 #{alert.id}" in env.fakes.wecom.calls[0].params["markdown"]["content"]
+
+    await later(env, 29)
+    assert len(env.fakes.wecom.calls) == 1  # not yet
+    await later(env, 1)  # 30 minutes: level 2 to staff and supervisor, and an @ again in the group
+    await alert.refresh_from_db()
+    assert (alert.level, alert.escalation_count) == (2, 1)
+    assert sorted(app_messages(env.fakes)[1:]) == [
+        ("lixiao", "## 【警告告警】投诉未处理 · 客户群1 · 号主A"),
+        ("wangxiao", "## 【警告告警】投诉未处理 · 客户群1 · 号主A"),
+    ]
+    reminder = await Command.get(purpose="alert")
+    assert (reminder.target, reminder.at_list) == ("客户群1", ["售后小王", "售后小李"])
+    assert reminder.content.startswith("【警告告警】投诉未处理")
+
+    reply = await say(env, "@号主A 您好，收益明细我这边马上帮您核对", sender="售后小王")
+    assert reply.intervention_case == "staff_took_over"
+    await alert.refresh_from_db()
+    assert (alert.status, alert.cancel_reason, alert.cancelled_by) == (
+        AlertStatus.CANCELLED,
+        "staff_intervened",
+        "售后小王",
+    )
+    for _ in range(4):
+        await later(env, 30)
+    assert len(env.fakes.wecom.calls) == 3  # nothing more
+    assert env.fakes.aliyun.calls == []
+    assert await Command.filter(purpose="alert").count() == 1
+
+
+async def test_an_unanswered_complaint_reaches_level_4_with_each_call_and_sms_once(env: Env) -> None:
+    message = await say(env, COMPLAINT)
+    await run_due(env)
+    for _ in range(3):
+        await later(env, 30)
+    alert = await Alert.get(source_message_id=message.id)
+    assert (alert.level, alert.max_level, alert.status) == (4, 4, AlertStatus.OPEN)
+    voice = Counter(c.recipient for c in env.fakes.aliyun.of("aliyun_voice"))
+    sms = Counter(c.recipient for c in env.fakes.aliyun.of("aliyun_sms"))
+    # Level 3 calls staff, supervisor and manager; level 4 calls the escalation list and the manager again.
+    assert voice == {PHONES["售后小王"]: 2, PHONES["售后小李"]: 2, PHONES["张经理"]: 2}
+    assert sms == {PHONES["售后小王"]: 1, PHONES["售后小李"]: 1, PHONES["张经理"]: 1}
+    rows = await Notification.filter(alert_id=alert.id)
+    assert all(r.status is NotificationStatus.SENT for r in rows if r.channel in ("phone", "sms", "wecom_app"))
+    assert Counter((r.level, r.channel) for r in rows) == {
+        (1, "wecom_app"): 1,
+        (2, "wecom_app"): 2,
+        (2, "group_reminder"): 2,
+        (3, "wecom_app"): 3,
+        (3, "phone"): 3,
+        (4, "wecom_app"): 3,
+        (4, "phone"): 3,
+        (4, "sms"): 3,
+    }
+    params = env.fakes.aliyun.of("aliyun_sms")[0].params
+    assert params["TemplateParam"]  # the fake checked sign name, template and signature
+    await later(env, 60 * 24)  # past max_age: expired, and nothing more goes out
+    await alert.refresh_from_db()
+    assert (alert.status, alert.cancel_reason) == (AlertStatus.CANCELLED, "expired")
+    assert len(env.fakes.aliyun.calls) == 9
+
+
+async def test_a_second_complaint_moves_the_alert_up_at_once(env: Env) -> None:
+    await say(env, COMPLAINT)
+    await run_due(env)
+    await later(env, 5)
+    await say(env, "你们到底管不管？钱呢，再不给我就投诉你们")
+    alert = await Alert.get(kind="complaint_unhandled")
+    assert (alert.level, alert.occurrences, alert.status) == (2, 2, AlertStatus.OPEN)
+    assert await Alert.all().count() == 1
+    assert alert.next_escalation_at == alert.opened_at + timedelta(minutes=60)  # level 3 keeps its time
+    await run_due(env)
+    assert len(env.fakes.wecom.of("wecom_app")) == 3
+
+
+async def test_staff_closing_an_alert_by_id_from_another_group(env: Env) -> None:
+    message = await say(env, COMPLAINT)
+    alert = await Alert.get(source_message_id=message.id)
+    await say_in(env, f"已处理 #{alert.id}", sender="张经理", group="管理群")
+    await alert.refresh_from_db()
+    assert (alert.status, alert.cancel_reason, alert.cancelled_by) == (AlertStatus.CANCELLED, "manual", "张经理")
+    await run_due(env)
+    assert env.fakes.wecom.calls == []  # cancelled before its first delivery: skipped, never sent
+    assert {r.status for r in await Notification.filter(alert_id=alert.id)} == {NotificationStatus.SKIPPED}
+
+
+async def say_in(env: Env, text: str, sender: str, group: str) -> InboundMessage:
+    writer = IngestWriter(backend=backend_for(env.deps.settings.database.url, timedelta(seconds=15)), max_batch=10)
+    await writer.start()
+    body = {"spoken": text, "receivedName": sender, "groupName": group, "roomType": 1, "atMe": False}
+    stored = await writer.submit(normalise("wt-robot-1", MessageCallback.model_validate(body), env.clock.now()))
+    await writer.stop()
+    message = await InboundMessage.get(id=stored.message_id)
+    await drain_conversation(env.deps, message.conversation_id)  # type: ignore[attr-defined]
+    return message
+
+
+async def test_a_provider_failure_is_retried_only_when_it_surely_did_not_act(env: Env) -> None:
+    env.fakes.wecom.fail_next(1, status=503)
+    await say(env, COMPLAINT)
+    await run_due(env)
+    row = await Notification.get(channel="wecom_app")
+    assert (row.status, row.attempts) == (NotificationStatus.PENDING, 1)  # a 503: WeCom did not act
+    await later(env, 1)
+    await row.refresh_from_db()
+    assert (row.status, row.attempts) == (NotificationStatus.SENT, 2)
+    assert len(env.fakes.wecom.of("wecom_app")) == 1
+
+
+async def test_a_user_without_a_wecom_id_falls_back_to_the_group_webhook(env: Env, tmp_path: Path) -> None:
+    directory = env.alerts.directory
+    person = directory.people["售后小王"].model_copy(update={"wecom_userid": None})
+    directory.people.update({name: person for name, p in directory.people.items() if p.name == "售后小王"})
+    await say(env, COMPLAINT)
+    await run_due(env)
+    rows = {r.channel: r for r in await Notification.all()}
+    assert rows["wecom_app"].status is NotificationStatus.FAILED
+    assert rows["wecom_app"].error is not None
+    assert rows["wecom_webhook"].status is NotificationStatus.SENT
+    assert rows["wecom_webhook"].origin_channel == "wecom_app"
+    hooks = env.fakes.wecom.of("wecom_webhook")
+    assert [c.params["msgtype"] for c in hooks] == ["markdown", "text"]
+    assert hooks[1].params["text"]["mentioned_mobile_list"] == [PHONES["售后小王"]]
+
+
+async def test_the_sweeper_schedules_what_is_overdue_and_settles_interrupted_sends(env: Env) -> None:
+    message = await say(env, COMPLAINT)
+    alert = await Alert.get(source_message_id=message.id)
+    row = await Notification.get(alert_id=alert.id)
+    redis = env.deps.redis
+    queued = {job.job_id for job in await redis.queued_jobs()}
+    assert f"alert-step:{alert.id}:1" in queued
+    assert any(job_id.startswith("deliver:wecom_app:售后小王:") for job_id in queued)
+    await redis.flushall()  # Redis lost every job
+    env.clock.advance(timedelta(minutes=31))
+    ctx: dict[str, Any] = {"deps": env.deps}
+    found = await sweep_alerts(ctx)
+    assert (found["steps"], found["deliveries"]) == (1, 1)
+    queued = {job.job_id for job in await redis.queued_jobs()}
+    assert f"alert-step:{alert.id}:1" in queued
+    # A sender killed mid-request leaves its row `sending`: later it is `unknown`, never re-sent.
+    await Notification.filter(id=row.id).update(status=NotificationStatus.SENDING, claimed_at=env.clock.now())
+    env.clock.advance(timedelta(minutes=5))
+    assert (await sweep_alerts(ctx))["unknown"] == 1
+    await row.refresh_from_db()
+    assert row.status is NotificationStatus.UNKNOWN
+    await run_due(env)
+    assert not [c for c in env.fakes.wecom.of("wecom_app") if c.recipient == "wangxiao" and "信息告警" in str(c.params)]
