@@ -51,7 +51,7 @@ class SendLimits:
         key = f"hub:alerts:rate:{channel}:{target}"
         now = self._clock.now().timestamp()
         try:
-            args = [sends, int(window_s * 1000), uuid.uuid4().hex, int(now * 1000)]
+            args: list[str | int] = [sends, int(window_s * 1000), uuid.uuid4().hex, int(now * 1000)]
             waited = await self._script(keys=[key], args=args)
             return float(waited) / 1000
         except (RedisError, OSError) as exc:

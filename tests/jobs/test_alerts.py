@@ -259,7 +259,7 @@ async def test_the_sweeper_schedules_what_is_overdue_and_settles_interrupted_sen
     redis = env.deps.redis
     queued = {job.job_id for job in await redis.queued_jobs()}
     assert f"alert-step:{alert.id}:1" in queued
-    assert any(job_id.startswith("deliver:wecom_app:售后小王:") for job_id in queued)
+    assert any(str(job_id).startswith("deliver:wecom_app:售后小王:") for job_id in queued)
     await redis.flushall()  # Redis lost every job
     env.clock.advance(timedelta(minutes=31))
     ctx: dict[str, Any] = {"deps": env.deps}
