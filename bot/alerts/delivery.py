@@ -31,6 +31,7 @@ from bot.settings import AlertSettings
 from models.alerts import Alert, AlertStatus, CancelReason, Notification, NotificationStatus
 from models.commands import Command, CommandStatus
 from models.conversations import Conversation
+from models.robots import Robot
 
 log = structlog.get_logger(__name__)
 ROBOT_CHANNELS: Final = frozenset({"worktool_group", "group_reminder"})
@@ -277,11 +278,12 @@ class Deliverer:
                 )
                 if changed:
                     await self._fall_back(row, alerts.get(row.alert_id), now, wake)
+            robot = await Robot.get_or_none(id=command.robot_id)
             async with in_transaction() as conn:
                 spec = AlertSpec(
                     kind="command_failed",
                     subject=command.robot_id,
-                    where=command.robot_id,
+                    where=robot.name if robot is not None else command.robot_id,
                     detail=error,
                     source_command_id=command.id,
                     recur=False,

@@ -35,7 +35,7 @@ def _age(opened_at: datetime, now: datetime) -> str:
 
 def _head(line: AlertLine) -> str:
     where = f" · {line.where}" if line.where else ""
-    who = f" · {line.subject}" if line.subject else ""
+    who = f" · {line.subject}" if line.subject and line.subject != line.where else ""
     return f"{line.title}{where}{who}"
 
 

@@ -421,6 +421,8 @@ class AlertService:
     ) -> None:
         rows = []
         for planned in plan_level(policy, level, self.directory, now.astimezone(self.tz)):
+            if planned.channel == "group_reminder" and alert.conversation_id is None:
+                continue  # a robot or task alert has no conversation to remind in
             target = target_of(
                 planned.channel, planned.recipient, alert.conversation_id, self.settings.alerts.worktool_group
             )

@@ -7,7 +7,7 @@ jobs themselves and their scheduling are covered at the end and by the process t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,11 +15,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
+from tortoise.transactions import in_transaction
 
 from bot.alerts.channels import build_channels
 from bot.alerts.delivery import Deliverer, send_limits
 from bot.alerts.ratelimit import SendLimits
-from bot.alerts.service import AlertService
+from bot.alerts.service import AlertService, AlertSpec, Wakeups
+from bot.api.alerts import ALERTS
+from bot.app import create_app
 from bot.callbacks.payloads import MessageCallback
 from bot.clock import FrozenClock
 from bot.commands.service import Commands
@@ -34,8 +38,11 @@ from handlers.steps import FULL_STEPS
 from jobs.alerts import sweep_alerts
 from jobs.processing import WorkerDeps, drain_conversation
 from models.alerts import Alert, AlertStatus, Notification, NotificationStatus
-from models.commands import Command
+from models.commands import Command, CommandStatus
 from models.messages import InboundMessage
+from models.robots import Robot
+from tests.bot.wecom.test_callback import AES_KEY, CORP_ID, TOKEN, encrypt, query, reply_text, text_xml
+from tests.bot.wecom.test_callback import body as wecom_body
 from tests.conftest import build_settings
 from tests.fakes.providers import FakeProviders, run_fake_providers
 
@@ -275,3 +282,92 @@ async def test_the_sweeper_schedules_what_is_overdue_and_settles_interrupted_sen
     assert row.status is NotificationStatus.UNKNOWN
     await run_due(env)
     assert not [c for c in env.fakes.wecom.of("wecom_app") if c.recipient == "wangxiao" and "信息告警" in str(c.params)]
+
+
+async def test_a_failed_robot_delivery_opens_command_failed_and_a_later_success_resolves_it(env: Env) -> None:
+    await say(env, COMPLAINT)
+    await run_due(env)
+    await later(env, 30)  # level 2: the group reminder goes through a robot command
+    reminder = await Command.get(purpose="alert")
+    rows = await Notification.filter(command_id=reminder.id)
+    assert {r.channel for r in rows} == {"group_reminder"}
+    await Command.filter(id=reminder.id).update(status="failed", error_reason="phone offline")
+    await reminder.refresh_from_db()
+    await env.deliverer.on_command_outcome(reminder, reminder.status)
+    await env.deliverer.on_command_outcome(reminder, reminder.status)  # a job may report twice
+    assert {r.status for r in await Notification.filter(command_id=reminder.id)} == {NotificationStatus.FAILED}
+    failed = await Alert.get(kind="command_failed")
+    assert (failed.subject, failed.level, failed.source_command_id) == ("wt-robot-1", 1, reminder.id)
+    policy_channels = {c for lv in failed.policy["levels"] for c in lv["channels"]}  # type: ignore[union-attr]
+    assert policy_channels.isdisjoint({"group_reminder", "worktool_group"})  # never through the robots
+    assert await Alert.filter(kind="command_failed").count() == 1
+    await run_due(env)
+    assert ("zhangjl", "## 【信息告警】机器人消息发送失败 · 小助手 · wt-robot-1") in app_messages(env.fakes)
+    await env.deliverer.on_command_outcome(reminder, CommandStatus.SUCCEEDED)  # a late success
+    await failed.refresh_from_db()
+    assert (failed.status, failed.cancel_reason) == (AlertStatus.CANCELLED, "resolved")
+
+
+async def test_a_robot_offline_for_long_opens_one_alert_and_coming_back_resolves_it(env: Env) -> None:
+    ctx: dict[str, Any] = {"deps": env.deps}
+    now = env.clock.now()
+    await Robot.filter(id="wt-robot-2").update(online=False, online_changed_at=now - timedelta(seconds=30))
+    await sweep_alerts(ctx)
+    assert await Alert.filter(kind="robot_offline").count() == 0  # a short flap is no alert
+    env.clock.advance(timedelta(minutes=3))
+    await sweep_alerts(ctx)
+    await sweep_alerts(ctx)
+    alert = await Alert.get(kind="robot_offline")
+    assert (alert.subject, alert.level, alert.occurrences) == ("wt-robot-2", 2, 1)  # starts at level 2, once
+    await run_due(env)
+    # Level 2: the managers (responsible for robots) and the supervisor; no group to remind in.
+    assert sorted(userid for userid, _ in app_messages(env.fakes)) == ["lixiao", "zhangjl"]
+    assert await Notification.filter(alert_id=alert.id).count() == 2
+    await Robot.filter(id="wt-robot-2").update(online=True, online_changed_at=env.clock.now())
+    await sweep_alerts(ctx)
+    await alert.refresh_from_db()
+    assert (alert.status, alert.cancel_reason, alert.cancel_note) == (
+        AlertStatus.CANCELLED,
+        "resolved",
+        "robot back online",
+    )
+
+
+async def test_the_user_answering_cancels_the_no_response_alert_about_them(env: Env) -> None:
+    first = await say(env, "好的")
+    wake = Wakeups()
+    async with in_transaction() as conn:
+        for subject in ("号主A", "号主B"):
+            spec = AlertSpec(kind="user_no_response", subject=subject, conversation_id=first.conversation_id)  # type: ignore[attr-defined]
+            await env.alerts.open(spec, env.clock.now(), conn, wake)
+    await say(env, "在的，刚才在开会")
+    states = dict(await Alert.filter(kind="user_no_response").values_list("subject", "cancel_reason"))
+    assert states == {"号主A": "user_responded", "号主B": None}
+
+
+async def test_members_close_and_claim_alerts_from_the_wecom_app(env: Env, aiohttp_client: Callable[..., Any]) -> None:
+    wecom = env.deps.settings.alerts.wecom.model_copy(
+        update={"callback_token": SecretStr(TOKEN), "callback_aes_key": SecretStr(AES_KEY), "corp_id": CORP_ID}
+    )
+    hub = env.deps.settings.model_copy(update={"alerts": env.deps.settings.alerts.model_copy(update={"wecom": wecom})})
+    client = await aiohttp_client(create_app(hub, clock=env.clock))
+    await say(env, COMPLAINT)
+    await say(env, COMPLAINT, sender="号主B")
+    ids = sorted(await Alert.all().values_list("id", flat=True))
+    assert len(ids) == 2
+    assert client.server.app[ALERTS] is not None
+
+    async def reply(text: str, msg_id: int) -> str:
+        encrypted = encrypt(text_xml(text, userid="zhangjl", msg_id=msg_id))
+        resp = await client.post("/wecom/callback", params=query(encrypted), data=wecom_body(encrypted))
+        assert resp.status == 200
+        return reply_text(await resp.text())
+
+    assert await reply(f"已处理 #{ids[0]}", 1) == f"告警 #{ids[0]} 已取消"
+    assert await reply(f"接手 #{ids[1]}", 2) == f"告警 #{ids[1]} 已被 张经理 接手"
+    assert (await reply(f"已处理 #{ids[0]}", 3)).startswith(f"告警 #{ids[0]} 已于")  # already closed
+    closed = {a.id: a for a in await Alert.all()}
+    assert (closed[ids[0]].cancel_reason, closed[ids[0]].cancelled_by) == ("manual", "张经理")
+    assert closed[ids[1]].claimed_by == "张经理"
+    await run_due(env)
+    assert env.fakes.wecom.calls == []  # both closed before their first delivery
