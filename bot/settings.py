@@ -242,6 +242,13 @@ class WeComSettings(_Section):
     callback_aes_key: SecretStr | None = None  # env HUB__ALERTS__WECOM__CALLBACK_AES_KEY (43 chars)
     per_member_per_minute: int = Field(default=30, ge=1)
 
+    @field_validator("callback_aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9+/]{43}", value.get_secret_value()):
+            raise ValueError("must be the app's 43-character EncodingAESKey (letters and digits)")
+        return value
+
     @property
     def configured(self) -> bool:
         return bool(self.corp_id and self.agent_id is not None and self.secret)

@@ -54,6 +54,10 @@ def test_env_overrides_scalars_and_json(tmp_path: Path) -> None:
         ("worktool:\n  robots:\n    - {id: a, name: x}\n    - {id: a, name: y}\n", {}, "robot id 'a' is listed twice"),
         ("worktool:\n  robots:\n    - {id: a, name: x, shift: {hours: '9-5'}}\n", {}, "must look like"),
         ("worktool:\n  robots:\n    - {id: a, name: x, roles: [boss]}\n", {}, "worktool.robots.0.roles.0"),
+        ("alerts:\n  wecom:\n    secret: abc\n", {}, "set it in env HUB__ALERTS__WECOM__SECRET"),
+        ("alerts:\n  aliyun:\n    access_key_secret: x\n", {}, "alerts.aliyun.access_key_secret is a secret"),
+        ("", {"HUB__ALERTS__WECOM__CALLBACK_AES_KEY": "short"}, "alerts.wecom.callback_aes_key: Value error"),
+        ("alerts:\n  phone_provider: fax\n", {}, "alerts.phone_provider"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, yaml_text: str, env: dict[str, str], expected: str) -> None:

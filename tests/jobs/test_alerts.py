@@ -298,7 +298,8 @@ async def test_a_failed_robot_delivery_opens_command_failed_and_a_later_success_
     assert {r.status for r in await Notification.filter(command_id=reminder.id)} == {NotificationStatus.FAILED}
     failed = await Alert.get(kind="command_failed")
     assert (failed.subject, failed.level, failed.source_command_id) == ("wt-robot-1", 1, reminder.id)
-    policy_channels = {c for lv in failed.policy["levels"] for c in lv["channels"]}  # type: ignore[union-attr]
+    levels: list[dict[str, Any]] = failed.policy["levels"]  # type: ignore[assignment]
+    policy_channels = {c for lv in levels for c in lv["channels"]}
     assert policy_channels.isdisjoint({"group_reminder", "worktool_group"})  # never through the robots
     assert await Alert.filter(kind="command_failed").count() == 1
     await run_due(env)
