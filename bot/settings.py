@@ -308,6 +308,15 @@ class AlertSettings(_Section):
     tencent: TencentSettings = TencentSettings()
 
 
+class ReportSettings(_Section):
+    """The daily after-sales report: when it is made (business time zone) and where it goes."""
+
+    daily_at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # for the previous day
+    deliver_via: tuple[Literal["wecom_webhook", "worktool_group"], ...] = ("wecom_webhook", "worktool_group")
+    retry_after_s: float = Field(default=300.0, gt=0)  # a failed delivery is tried again after this ...
+    max_attempts: int = Field(default=3, ge=1)  # ... this often, then managers get an alert
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["console", "json"] = "console"
@@ -326,6 +335,7 @@ class Settings(_Section):
     api: ApiSettings = ApiSettings()
     llm: LlmSettings = LlmSettings()
     alerts: AlertSettings = AlertSettings()
+    reports: ReportSettings = ReportSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def robot(self, robot_id: str) -> RobotSettings | None:

@@ -14,4 +14,5 @@ MODEL_MODULES: Final = (
     "models.commands",
     "models.llm",
     "models.alerts",
+    "models.tasks",
 )

@@ -23,6 +23,7 @@ AlertKind = Literal[
     "robot_offline",
     "robot_unhealthy",
     "command_failed",
+    "report_undelivered",
 ]
 ALERT_KINDS: Final[tuple[str, ...]] = AlertKind.__args__  # type: ignore[attr-defined]
 ChannelName = Literal["wecom_app", "wecom_webhook", "worktool_group", "group_reminder", "phone", "sms"]
@@ -85,6 +86,7 @@ DEFAULT_KINDS: Final[dict[str, KindPolicy]] = {
     "command_failed": KindPolicy(
         title="机器人消息发送失败", responsible="managers", exclude_channels=("worktool_group", "group_reminder")
     ),
+    "report_undelivered": KindPolicy(title="每日报告未送达", responsible="managers"),
 }
 
 

@@ -16,6 +16,7 @@ from typing import Final
 import yaml
 
 from bot.rules.alerts import AlertsFile, load_alerts
+from bot.rules.assignment import AssignmentFile, load_assignment
 from bot.rules.intervention import InterventionFile, load_intervention
 from bot.rules.loading import RuleFileError, _line_of
 from bot.rules.message_types import CATEGORY_ROLES, ContextLine, MessageTypesFile, load_message_types
@@ -24,7 +25,7 @@ from bot.understanding.engine import Classification, ContextMessage, Engine, Mes
 from bot.understanding.intervention import Intervention, judge
 from bot.understanding.replies import decide_reply
 
-FILES: Final = ("message_types.yaml", "intervention.yaml", "replies.yaml", "alerts.yaml")
+FILES: Final = ("message_types.yaml", "intervention.yaml", "replies.yaml", "alerts.yaml", "assignment.yaml")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class RuleSet:
     replies: RepliesFile
     engine: Engine
     alerts: AlertsFile
+    assignment: AssignmentFile
 
     def understand(self, msg: MessageInput, open_elsewhere: str | None = None) -> tuple[Classification, Intervention]:
         classification = self.engine.classify(msg)
@@ -146,6 +148,7 @@ def load_ruleset(directory: Path) -> RuleSet:
         ("intervention.yaml", load_intervention),
         ("replies.yaml", load_replies),
         ("alerts.yaml", load_alerts),
+        ("assignment.yaml", load_assignment),
     ):
         try:
             loaded[name] = loader(directory / name)
@@ -157,10 +160,12 @@ def load_ruleset(directory: Path) -> RuleSet:
     intervention = loaded["intervention.yaml"]
     replies = loaded["replies.yaml"]
     alerts = loaded["alerts.yaml"]
+    assignment = loaded["assignment.yaml"]
     assert isinstance(types, MessageTypesFile)
     assert isinstance(intervention, InterventionFile)
     assert isinstance(replies, RepliesFile)
     assert isinstance(alerts, AlertsFile)
+    assert isinstance(assignment, AssignmentFile)
     problems = list(_cross_checks(directory, types, intervention, replies, alerts))
     if problems:
         raise RuleFileError("\n".join(problems))
@@ -168,7 +173,9 @@ def load_ruleset(directory: Path) -> RuleSet:
     for name in FILES:
         path = directory / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
-    ruleset = RuleSet(digest.hexdigest()[:12], directory, types, intervention, replies, Engine(types), alerts)
+    ruleset = RuleSet(
+        digest.hexdigest()[:12], directory, types, intervention, replies, Engine(types), alerts, assignment
+    )
     failures = self_test(ruleset)
     if failures:
         raise RuleFileError(f"{len(failures)} rule example(s) failed:\n" + "\n".join(failures))
@@ -190,6 +197,8 @@ def diff_summary(old: RuleSet | None, new: RuleSet) -> str:
         parts.append("intervention changed")
     if old.alerts != new.alerts:
         parts.append("alerts changed")
+    if old.assignment != new.assignment:
+        parts.append("assignment changed")
     if old.replies != new.replies:
         parts.append(f"replies: faq {len(old.replies.faq)}→{len(new.replies.faq)}")
     return ", ".join(parts) or "no effective change"

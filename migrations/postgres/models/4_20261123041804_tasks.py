@@ -1,0 +1,196 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        CREATE TABLE IF NOT EXISTS "after_sales_tasks" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "uid" VARCHAR(32) NOT NULL UNIQUE,
+    "open_key" VARCHAR(255) UNIQUE,
+    "conversation_id" BIGINT,
+    "user" VARCHAR(128) NOT NULL,
+    "task_type" VARCHAR(32) NOT NULL,
+    "skill" VARCHAR(32),
+    "priority" VARCHAR(16) NOT NULL,
+    "detail" TEXT NOT NULL,
+    "messages" INT NOT NULL,
+    "source_message_id" BIGINT,
+    "status" VARCHAR(16) NOT NULL,
+    "assignee" VARCHAR(128),
+    "auto_assigned_by" VARCHAR(64),
+    "assignment_reason" VARCHAR(255),
+    "assigned_at" TIMESTAMPTZ,
+    "reassignments" INT NOT NULL,
+    "user_response_status" VARCHAR(16) NOT NULL,
+    "user_response_time" TIMESTAMPTZ,
+    "user_response_s" DOUBLE PRECISION,
+    "user_cooperation_level" VARCHAR(16) NOT NULL,
+    "staff_at_user_time" TIMESTAMPTZ,
+    "staff_follow_up_time" TIMESTAMPTZ,
+    "response_due_at" TIMESTAMPTZ,
+    "response_token" INT NOT NULL,
+    "reminded_at" TIMESTAMPTZ,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "updated_at" TIMESTAMPTZ NOT NULL,
+    "completed_at" TIMESTAMPTZ,
+    "cancelled_at" TIMESTAMPTZ,
+    "closed_by" VARCHAR(128),
+    "close_reason" VARCHAR(255)
+);
+CREATE INDEX IF NOT EXISTS "idx_after_sales_status_852dbd" ON "after_sales_tasks" ("status", "assignee");
+CREATE INDEX IF NOT EXISTS "idx_after_sales_convers_c59de5" ON "after_sales_tasks" ("conversation_id", "status");
+CREATE INDEX IF NOT EXISTS "idx_after_sales_respons_127de0" ON "after_sales_tasks" ("response_due_at");
+CREATE INDEX IF NOT EXISTS "idx_after_sales_created_2d9a21" ON "after_sales_tasks" ("created_at");
+COMMENT ON COLUMN "after_sales_tasks"."status" IS 'PENDING: pending\nASSIGNED: assigned\nWAITING_USER: waiting_user\nIN_PROGRESS: in_progress\nCOMPLETED: completed\nCANCELLED: cancelled';
+COMMENT ON COLUMN "after_sales_tasks"."user_response_status" IS 'PENDING: pending\nRESPONDED: responded\nREFUSED: refused\nTIMEOUT: timeout';
+COMMENT ON COLUMN "after_sales_tasks"."user_cooperation_level" IS 'HIGH: high\nMEDIUM: medium\nLOW: low\nUNKNOWN: unknown';
+        CREATE TABLE IF NOT EXISTS "daily_reports" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "day" DATE NOT NULL UNIQUE,
+    "data" JSONB NOT NULL,
+    "markdown" TEXT NOT NULL,
+    "html" TEXT NOT NULL,
+    "generated_at" TIMESTAMPTZ NOT NULL,
+    "delivered_at" TIMESTAMPTZ,
+    "delivery_attempts" INT NOT NULL,
+    "delivery_error" TEXT,
+    "next_attempt_at" TIMESTAMPTZ
+);
+COMMENT ON TABLE "daily_reports" IS 'One row per business day: the figures, their renderings, and whether managers got it.';
+        CREATE TABLE IF NOT EXISTS "task_events" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "task_id" BIGINT NOT NULL,
+    "at" TIMESTAMPTZ NOT NULL,
+    "action" VARCHAR(16) NOT NULL,
+    "actor" VARCHAR(128) NOT NULL,
+    "detail" TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "idx_task_events_task_id_fb8338" ON "task_events" ("task_id");
+COMMENT ON TABLE "task_events" IS 'What happened to a task: created, joined, assigned, reassigned, at_user, responded, reminded...';"""
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        DROP TABLE IF EXISTS "task_events";
+        DROP TABLE IF EXISTS "after_sales_tasks";
+        DROP TABLE IF EXISTS "daily_reports";"""
+
+
+MODELS_STATE = (
+    "eJztXVtz2ziy/isovWxS5XElTsbJurZOlWwrGZ2xZR/LnkxtPMWBSUjiigK4vNjj2pP/vg"
+    "Bv4gWkBZqUIRgviUyiQelrsNE3dP9nsCIWcvz9K3JHgsER+M8AwxWiH4o39sAAuu76MrsQ"
+    "wDsnGumxIdEleOcHHjTZRDPo+IhespBverYb2ATTqzh0HHaRmHSgjefrSyG2/x0iIyBzFC"
+    "yQR298/4NetrGF/kJ++qe7NGY2cqzCN7Ut9uzouhE8utG1kwX0vkQj2ePuDJM44QqvR7uP"
+    "wYLgbDj9NuzqHGHkwQBZuR/Avl/yS9NL8XelFwIvRNmXtNYXLDSDoRPkfvCdsb42MIzJxb"
+    "UxHV0bxkAAIpNgBq+NAz/6/Sv4l+EgPA8W9M/Djz/i56xxiEexB/42vDr5ZXj15vDjW/ZA"
+    "QnkUs26S3DmIbv2IpoABjCeJUF/DHP0vAHQ6vhuo0wtrrNcrbOtgvz/4vAHadFQt3NE9hv"
+    "caX484yK8C/L/Tiwkf4IyghLBlmwH4f+DYftAX0oN/zEJsMhDBXWg7gY39ffa8/xn0hH8D"
+    "3AwgNvPK9//t5FF+cz78vcyAk7OL4wgy4gdzL5olmuC4xAyEGTwcwXJMKOoQ8zmSoyrx5I"
+    "6S9cWMVOhsF/bji4uzAuzH4+sS2DfnxyP6GkQ8oIPsILo8nlyXwCbYsTFHtjRivSZqB3WC"
+    "miwCZjtIO9APDBM6zh00lwYMqpifUsQCe4X4oPPoy9InmWA//aAUL67H56Pp9fD8ssCQ0+"
+    "H1iN05iK4+lq6+OSxJoWwS8G18/Qtgf4J/XkxGZcGUjbv+54B9JxgGxMDkwYBWHpP0cnqJ"
+    "824Z5gLiObJasJw7geb5TvAcmcvn8Tw/gea5zDwP8ZLewgadkmLE0SPHOOAzm0NZYjXFqy"
+    "/d5V1f+vqcfYOfDt5//PTx84fDj5/pkOhbZlc+NXC/ZuNMkWq5bxbJ9esk8+tkeojh3oLV"
+    "RcoOuCydKUx/oHWBncdkBe4I25OXpVmIulZLrhcpNddl4TrnZY++PXMmzpY5Pxe7wIyaB+"
+    "hZRuHOenn4AQxC30D3CPN22OOE/MuvV8iBEcDVtZB3q06j+UZsuh1cET/SdyC9mseWHJA6"
+    "cKu3Vger8hWI4Tz6SezZ7El1uNW5rEvYPuG9NiqsfdKVPRiC2CYCZAYgiKb5mw9i1Rmw+d"
+    "ARuw4fQDw5SO1m8MYOfHBHrEdg+yDEFOpwRZ+LrD3gE0BH0SkHJR70/LhbbAfs9hK5wVtA"
+    "PDpV8jgfIQzuHoFLHPqoefzkMZ6R5Nn7g73OvffH9rxWXeX67zkaaiLv5XXfxxrq3w8OPn"
+    "z4dPDuw+Hnnz9++vTz53eZqlq91aSzHo+/MrW1IERTPbbeqe8hE9n3rba8Eul29rxtcmh3"
+    "t7g6l4B2sfbvYnXho0MgR6jVB3JyJNsP5bwM4L0EbXwSeqZQjHJNsb0o5SDdmPuKlZVilY"
+    "ebhCrLsikXqTysBiqZxiQWdc/TKBgQ7ib6XjFKSphXAf9CPGTP8a/oMYJ9TL8ixNwFXU7n"
+    "2DG464wNepmqvJlaWVhn9NfT34xiQX0ynJ4MT0eDH/WGXp92ywnB98jzYfK7KzZL4X6jvW"
+    "LmRvaQdPN9sKQsZvMu0ePgD63F74IWn7JsU2mcjldQEne/3bH3QATbeLiC0B78/PMG2NJR"
+    "teBG94ro6qyyfvH1CFnFKFVAnq6oIloroQuEygQEPxx8OsxEM/ujSRhPz4dnZ1ULT8eGnl"
+    "LTlHCZRDHbFfJ9qtG1DfkWyXXIV2Z+M8PBhaFP388QB7YjynAevea4zBxPuHUnpN8ViFpp"
+    "IZJxtCclpFWEFTo29HlZ8CKx1bwtPWQT7u5GWg2ulnXnDrGawF3WOZqhWp9R6gYr1fxoBb"
+    "ASreWZcI3xHQmxdR5PphJW23IUxsLrCW9hJuE2cxkaORG7QY4DBtBa2finFbQQWNFHUMCO"
+    "stQCli/wiCzwJ/3vT3CHHILnICDgz/wT/wRv0P58H8BZgFhegYfYr3kb5Q0UMxx6fpj2dm"
+    "pvp2IuI+3tlF8R5rmOxEyOIpWCWPdynla76Z7SbJQw4gvKjejGzCHenqtbiY26IWfBLMW0"
+    "n5m6UA6R7xhLNs1g4CxJWRMZJjGjG82T1KmwoXWSuTSetk1GlOoRMAKWrJybBCygT+0DhO"
+    "PcZWqDUlPgTWwJgIXtB8R75JgfHczHtTDKr0EEljY1pJFgTaaGjk73qw/PbM8PDPZatVDT"
+    "KsRaU9Oa2q4xWGtq0rFEQU2ttrwbN6axoa4mUPdtMIzPjUWqVKRFBVRxKmpZb+wAeMglHl"
+    "0oVANLghDsuJsdvI2OqtEBJmRaGLYAZQu7wPEi9/mkjRS8LAdZK3nSCL8mJU+fZ+itmqDW"
+    "9LSmpzU9relJyhJFNL1L+t34x4qSO406nYuI66CN1Dihk0Ra+ZFFHjQpPy/r4ZKogHIvMc"
+    "jafMb6w+A5El3Xt6DwdHFEnNVMFtPzHVUdut3njvhL23GEFvuaQq/1zte6v7BnHFOrgRsp"
+    "gRzMYI9VhhkuBVRI8mQE6p0x+HCwgeT5cFAreditIroPyCQrI/SRJ+bGKdOph3X3nhw2PX"
+    "ERRQn6S5FCs1XC7dn1B7tSaJaaX/a9aKGmNZFuO7B5pSZd7bN+Vb/aap99+mlKJ2I4/prq"
+    "mZl6v40djzXyp3V69eB8jwqgRt+K4xBj8a498L3ulnb/SOn+0bGvLWhM6K8AeRg6gjiXyN"
+    "TTTXtxubGYPfIMUb9miUzBdd1LAl9AF2kV5mt6lQ9zOl4JfJu0otHv180+hEwpOruYfE2H"
+    "lx0LJeclfDBEAc/TaNBbgM7AqymgVKujFGi2Z+S+71dV6czG1TWpOq9JBVmtIVGvQUqzRa"
+    "dBdmVnvQb0oQHCgbGA/kJEwSjTKSGM+/br7lp5eml2QrmdMtWMMV01/cUiUzPbQcYd9NHh"
+    "RxHFskSmgnW6bdUyc6dV95ARDleVHLyiwZoSb7FyvUuNZAagGP6Dy9HkdDz5egQS+lt8eX"
+    "VxMppOR6f0mkdM5PvIusVfhuMzdmkG7aSL8svnNMAgQCtXqKFinkQZJbUz5T/jd4s9vUyr"
+    "yyvKvKcjzyOeyJaSEejNpMVmEjswRRPcSmQqIN/3lsD3XNRDXOOwUADb7kMlbAqWjz+zLY"
+    "R5vXy+UJ2/zutWpS1BPmPEuwd6A8inFzfHZyNweTU6GU/HiXWQ7QLRzaJD42o0PONh7iHo"
+    "846ENLjyi2QqrO6t+5YZhOJdq0pkKiDft8y2fdbiczYz6AORx7p8cg9ANfpLa+fQ3fE29p"
+    "7moTNM6Autey6xequ/ezdqAThxSV9DrgLy25b4BShdzyaeHQjVgqydQAVu9N65MHSQb7D0"
+    "NK70b0h5KhOqh3b3urw+Ba5Pge8CS7o6BX41ml5fjU+um46B5/w19nwR0K/1zCr7SarwNJ"
+    "lNIfh7LbNfho2Ti81Btj4ZO230VODqJvX1CUu2jksW/c1PqhKxSkQQsLqSyMqqE73xEV19"
+    "0InH+sDGgGAE5h4JXVboCCBoLtLR3Or6fT6KWxhptU5j1zWR5Nsg9oDOC9d54RIi3U8pBp"
+    "0htyUfj07aeiUB3lTpEd2qi3TarOvKrMvpW8+06JTt3bVXsumKS1Gmol4J9tcxY+qsk+sk"
+    "tvy0ZRKvr02sknqQn1Hly6TfTETJSccrV2eqKzVS1pJeLy2I+3ZqUijmxBPr35SjURDk7v"
+    "30+a9Vwbk+TlUi22Ji7OAFtMVeksiIFxjEsxAnb69WnSsS6YxXrpb2MkrEFfIpNCdJB02e"
+    "HlEa0ahKeNFYI2vI+XLahHYOaudgVUTsvlK3mW1dj3KjZa1x5vlgWc65wbdOasVJkajVji"
+    "ebA7brI97aB/g6fID64OaLHdxcQGw5rV6xIqU+RSXzC2aSFVXvrRYJVHk6hfaol/Cxv4z1"
+    "dhKzcMAx29Jbe83duqJB26gMmFfv2cnkMHpoWhOwcJcVwaCCJ7qxHprYlhZ9UHrzgXjLgB"
+    "DHyGm1f9SUGMy17NalBuW0Gm0LrVwSIGw+GksklvRcJVUuLtBLeTYPuY4w2gUiBf3VvSDt"
+    "Qo+jhjWXs0pplKkQ1kUlKwYKJyf2aSS3XG9hB6CU1U+nVkBQhlMOr1ZTL0iO0KPGl1iTjT"
+    "WJgou9j3ps9Gf6TNG+E1QpinQKhGa3kLIaPIpVHX3cdmHMHXJIB9Cj5qvIml1TKCgaetGB"
+    "kxKXVZDrUzZyJArIhG2na8DASH3lmzrfcyRydPlSquUaXeceFGFHRiAHM5RqubZ2LlZF/m"
+    "b1FUOeTdmnYKJDQ2QJMmDwfzejG1Y3Maa+xdPR5PoIMEcr/XxzcjIanbLbfmiaCFnVSou3"
+    "+Gby6+Ti2+QIhHiJyUOUPvfyaYA5p26Fic0BriKlDiFLHeHCrFp+UjSzBa855DqiKTO/Wc"
+    "lBo76uarOnr0KsTL5pFx6/NLgm+ArlyPSrI/OrU4ySCnK5Qqx5LTOvZza2/UUr9adEqvks"
+    "M595aQ5cm4XP6xpy9aoCdB+6uYOBuTCiHyeqhpRIFQradKGG6KTqXnzYMULi9RvLdCrIhm"
+    "27Wtk+SSH1A4NjsjQVpS7S6YLUGxSkjhxVvi/s2y7TPcunujuQ99MVCNqOMAMKRBr99ugn"
+    "ppp4afAKoQqyvm8/s8Ntw9RYGSol0YWhnigMJUkq/ZmzuolK2XBy6bN7e03J9I6zMsJsWL"
+    "/Z9BaMsmSib6Hz2SXNZxd3y+ho1A64Y5J3b9MNNxmuYIrQ+3eb7LPv6vfZd5Uz7ZE8EwA3"
+    "I1AR3j4yBnUKbO8psK5HWKA5IEuERbpCVuiUCVx25t8yKUIOinLhheHl0mqIqxDzLPoG/1"
+    "VK0NJx1Q7M/b7g7NlxZUJzgXhKeZMpuSbSxqRAlWGyFMQ5JtgixqlJtLMQ6wau24wwMJcS"
+    "O+C8Etn2ikQ6aCaV02noIC8YcDxO8Y29JncTZEO2UblhneccJVLSmWHccyarw8A5pJgQRb"
+    "eXdlyHgrh0nVkZVe5P7cCS0oEViiWahF0eCpao8EL3JmL6RmyKbDpe298bgGshK3RFS1oU"
+    "iNQri9jLaT4mwEVxztN0ogNKJCf6OjKpqwdIUT3AD+/+hUyhE8I5EgUOr27jQLsdOGKdzl"
+    "MCBbfGXuSJhQJoc2IsTUXzUwoF1vDWbXZ0z4toNecOZ0S6WFHeNI7ejRZwFgg1pLt9AJop"
+    "kILCYXBxOZocAUZ5i0+Gk5PRWXS22WS/ynGS49QvnmRGTDP0PES/k4h/r0SlzPLuLid+7a"
+    "8yScgrPlJ/4IBDqiOGlapaxLFNjhHYUN87o9DlvZ+RA7x2oFawb04zKxDqbDOps80c6Af0"
+    "l3itGF0h1syWmtnJhtOK12VafaZXZk5zQmmC/ObPoLkuM9f9ALlx9pmAFlok0gp+xYiNjj"
+    "I1Ho5v8pFzybWXvLWXPIazbVMSLrnmRltuxC6O2hPhm/l5KpNInLw1oCL6yxeDIjG6+m00"
+    "iaraBXA2MygfkHfP7J5bfDMdXRlXo+nlxSSqexf6iJ1+912Co+J39NbF2W/sDr1InHt27X"
+    "w4uRmeHQG6LEPo3OLR75fjKzYE/eUyBbuND6n72HfCKkx45xWb+g8XyCTmr0yhlMx/KFjr"
+    "ukynHty9xAbXsLUo91ii1WqyzGqy6UDKA+HXqkClX6rNXqoEtBavVIFSv1CyvVAypTiP7l"
+    "kJ97o85/ju3pPJzgZiAzdLeR58W8AALOiMTOUDAQEQg2iWPWBjEDWjj0OCyNqjal4URKOf"
+    "Mi/a3jo8SD/Ga32/rOT19xTd+lxqC6vh0H+0UkV5kKfqy8OjKi90wQUFd68CW6MeBCKq4J"
+    "pCwbTAHsob7UiSWv8Cq4ukKrr4eIciG1frMw5Ftkuj8h/9AK0Gu2u46DzW3vNYZbIgziJp"
+    "U2dBnKWy6CkLIhJaG1oQ06gVCph5ZAWoDh7r9T7wQgeBmU3/oaq/H0Av+Cl0wZsHZgmwYc"
+    "PLMbUCLGBBf3FH6K8H/oI8vK3aDj3M/wyroe89YEesh/YbQL1JEP0vsB+k4xXUXbov0Q1n"
+    "AfKMlY3DgJc321C4pEK5zQomL6P6d1LCZAExToTopgmfeRo5+pgp1VTOQ6bt2qlvbFOmFK"
+    "k0WzpnS+haLXP5ipQKuifo4oPWBXYek11+d90V0beXRFOekMCe2SZMuFHRlQv3G7VlnBvZ"
+    "Q42R7wWHZ6ZFJtsE+5gJp7g4SE1BkqRTUVyEZE28bsybL0OSyynSBUe081xm6fgi3nPtBe"
+    "zSC5gTRxsnMKxJFDT9uk92W+8RAiAXiBSEuZ+yDNmGuinMawoVMT7cqPL1YUPp68NK7Wvi"
+    "2XMbGy3kRpVSveSn7qXHDp59dxG2GGRiiA8uR5PT8eTrEUjoo/7f8RU/dyXrCH46Ohv/No"
+    "qSm6lhYN8jb5OO4HSOX8eXl1HG9dJ2XVmO1bftI6xbCNdoNu16y3baVFa27WF33Rec5FsP"
+    "tfRaFSk1m+Vms078fQVc1u3e1eavbgH+OvgcdZMWsQkzAm0KPm0Kuh65ty0klLSXp1EP4+"
+    "7NsBQvweb1JTIFke7lVFfL0/f62H03oRTdF+W15KayHLIpdJB/Df3lgJefWhyx15ijGmWk"
+    "+WywEdDR2+3uAX3fnmOENurpEVdL8JFRCMGvHQA6wi5nhF239OhJh9TNEHQzhFek4bCSOU"
+    "KCxH+GqSSbH3grEXd/GaMkAHKBSEGkewgCL21HKNaeEaigqPfvV7GJZwdCe2KeZouhdUy8"
+    "FXQG2xEYnTtX9GHI3g3OQieKuFakSJn+PIku4alLeMqs273mzKjhdDr+GpWNTNwh1i3+Nh"
+    "xf01EGKxt5BB6gHdChBtNob/F4YlxeXXy9Gk2nR8DGhusRFvfxb/HJxfnl2eg6ajQSt55n"
+    "c8nbfiRz/whs1nka9RSiXhT7KMyXri3BCnc8WvVg7+GMcATZiiU1NFXCbVrjJWL1UO/FX5"
+    "Ot1RaVmYqkOj1B5vQE9mKkb4mIVlyhUybRtjPVOFeb2kfG81Szurl2UVHLle8uVO7+QrW0"
+    "6NqM/lp6hS3vi5tr+vpTKUHCQA5lq8iJVIAJHRHnzqDFpMxisvT+VVneUK2EQ9uyXsnuML"
+    "iLciURbiYhLoOERX5qjrkKSFDubFuUocmBG1EZ+sv46y9HYGHPF7f4fHQ6vjk/Aitk2eHq"
+    "Fp9dfDsCDnmoHuuRQ17GPRxgEFndreQlfwYtL2WWlzHPZsShK9MI3WfwvTqH5rzMnC+nFw"
+    "kynUOu+b0T/BZtjlYl1CZk2YT00Ir9jDZemBKpfolkfon0yc1XwWZdVu5VsDkLGrZ5n0u0"
+    "Wm5LzWnd2Oy1cNohfou+Zjki9QKPPbU1o5i1CPaW6dSDu7M4ryQnsE6h7TxeIZd4wYBz/C"
+    "p/e6/p7JXFBlLOs5EbNgi4wAh45AG4yAN3oW9j5PvAgo9HUZ3+mT0PqejYY3/YHvAQ5T7j"
+    "E73Cyvc/LKIzWSD+YZ4P5iQAdlBtE9DbU3SLManz8erPcFHm89WEmlRfyNs5CppBG1X/RR"
+    "nRFDSiG305PZoiWUWsvjJ6On77NdFfBrJeqp+voLe0kgDSplnpeRolzq9sOzN9EayEjgGk"
+    "4zXYLcDO4Glht5VptTNGasMtq4PZpvJhiVab6DvA6Uejvm5orZrLpdXxqEoB0RQm4TIpVU"
+    "oVDPRt71uY4psu0RbyjEOuRZpsIk0S7wyreVPb/H19c6/JMxOdan9e63fA5jgCSZhzD/yL"
+    "2FFH9vSQAevNvv6cJIntrROL2cc4EL6/v0kT+M6fp301O+qriRavKAtyRLoZfNtTrLoZvD"
+    "KbmW4Gv81zwLp9uW5frkLFDklU4CHybHPB03+TO43KL1yP6bMOpJD2+FpUx2c6POqVQlaG"
+    "TnATy5EouIv1c/icvlQi21g8XEF037/bqF3Zu4Z2Ze8q7croEwNu672GLuBrEh1ZFYysvu"
+    "hm9uO/EDxdMA=="
+)
