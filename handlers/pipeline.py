@@ -19,6 +19,7 @@ from bot.commands.service import Commands
 from bot.llm import LlmClassifier
 from bot.rules.people import Directory
 from bot.settings import Settings
+from bot.tasks.service import TaskService
 from bot.understanding.engine import Classification
 from bot.understanding.ruleset import RuleSet
 from bot.understanding.store import RuleStore
@@ -35,6 +36,7 @@ class Services:
     commands: Commands | None = None
     llm: LlmClassifier | None = None
     alerts: AlertService | None = None
+    tasks: TaskService | None = None
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,13 @@ class StepContext:
 class MessageUpdate:
     """Columns the steps set on the message; stored with state=processed. `notes` pass verdicts between
     steps; `wake` lists robots whose dispatcher to wake once the transaction has committed, `alerts` the
-    alert steps and deliveries to schedule then."""
+    alert steps and deliveries and `task_checks` the user-response checks to schedule then."""
 
     fields: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     wake: set[str] = field(default_factory=set)
     alerts: Wakeups = field(default_factory=Wakeups)
+    task_checks: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # response checks to schedule
 
 
 Step = Callable[[InboundMessage, StepContext, MessageUpdate], Awaitable[None]]

@@ -26,6 +26,7 @@ from bot.db import connection, is_write_contention
 from bot.locks import Turn, work_exclusively
 from bot.rules.people import Directory
 from bot.settings import Settings
+from bot.tasks.service import TaskEffects
 from bot.understanding.engine import Classification
 from handlers.pipeline import DEFAULT_STEPS, MessageUpdate, Services, Step, StepContext, run_pipeline
 from handlers.understanding import llm_hints
@@ -61,6 +62,7 @@ class BatchResult:
     heard: dict[str, datetime] = field(default_factory=dict)  # robot -> its latest report in the batch
     wake: set[str] = field(default_factory=set)  # robots with replies queued by the batch
     alerts: Wakeups = field(default_factory=Wakeups)  # alert steps and deliveries to schedule
+    task_checks: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # user-response checks
 
 
 async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]) -> int:
@@ -88,7 +90,7 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
         total += result.processed
         for robot_id, at in result.heard.items():
             await note_callback(robot_id, at)
-        await _wake(deps, result.wake, result.alerts)
+        await _wake(deps, result.wake, result.alerts, result.task_checks)
         if result.blocked:
             return Turn.PAUSE  # a message failed and waits for a retry: later ones must wait too
         return Turn.IDLE if result.processed == 0 else Turn.MORE
@@ -100,12 +102,20 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
     return total
 
 
-async def _wake(deps: WorkerDeps, robots: set[str], alerts: Wakeups | None = None) -> None:
-    if deps.services is not None and deps.services.commands is not None:
+async def _wake(
+    deps: WorkerDeps,
+    robots: set[str],
+    alerts: Wakeups | None = None,
+    task_checks: dict[int, tuple[int, datetime]] | None = None,
+) -> None:
+    services = deps.services
+    if services is not None and services.commands is not None:
         for robot_id in sorted(robots):
-            await deps.services.commands.wake(robot_id)
-    if alerts and deps.services is not None and deps.services.alerts is not None:
-        await deps.services.alerts.schedule(alerts)
+            await services.commands.wake(robot_id)
+    if alerts and services is not None and services.alerts is not None:
+        await services.alerts.schedule(alerts)
+    if task_checks and services is not None and services.tasks is not None:
+        await services.tasks.schedule(TaskEffects(checks=task_checks))
 
 
 async def _llm_hints(
@@ -155,10 +165,12 @@ async def _process_batch_once(conversation_id: int, deps: WorkerDeps, hints: dic
         )
         wake: set[str] = set()
         alerts = Wakeups()
+        checks: dict[int, tuple[int, datetime]] = {}
         for message in messages:
             update = await _process_one(message, deps, conn, hints)
             wake |= update.wake
             alerts.merge(update.alerts)
+            checks.update(update.task_checks)
         if not messages:
             return BatchResult(0, blocked=False)
         # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
@@ -171,7 +183,7 @@ async def _process_batch_once(conversation_id: int, deps: WorkerDeps, hints: dic
         )
         for robot_id, at in [(m.robot_id, m.received_at) for m in messages] + list(sightings):
             heard[robot_id] = max(at, heard.get(robot_id, at))
-        return BatchResult(len(messages), blocked=False, heard=heard, wake=wake, alerts=alerts)
+        return BatchResult(len(messages), blocked=False, heard=heard, wake=wake, alerts=alerts, task_checks=checks)
 
 
 async def _process_one(
@@ -212,7 +224,7 @@ async def _process_singly(
                 update = await _process_one(message, deps, conn, hints)
                 await Conversation.filter(id=conversation_id).using_db(conn).update(last_message_at=message.received_at)
             processed += 1
-            await _wake(deps, update.wake, update.alerts)
+            await _wake(deps, update.wake, update.alerts, update.task_checks)
         except _TakenElsewhere:
             return BatchResult(processed, blocked=True)
         except Exception as exc:

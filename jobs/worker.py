@@ -29,6 +29,7 @@ from bot.queue import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB, arq_redis, s
 from bot.reference import load_directory
 from bot.settings import Settings
 from bot.shutdown import arm_exit_watchdog
+from bot.tasks.service import CHECK_JOB, TaskService
 from bot.understanding.store import RuleStore
 from bot.understanding.tokens import configure_jieba
 from bot.worktool.client import build_worktool_client
@@ -37,6 +38,7 @@ from handlers.steps import FULL_STEPS
 from jobs.alerts import alert_step_job, deliver_alerts_job, sweep_alerts
 from jobs.commands import check_results_job, dispatch_robot_job, poll_robots_online, sweep_commands
 from jobs.processing import WorkerDeps, process_conversations
+from jobs.tasks import sweep_tasks, task_response_check_job
 
 log = structlog.get_logger(__name__)
 SHUTDOWN_LIMIT_S = 15.0
@@ -71,6 +73,9 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
         ]
         every_5_s = set(range(0, 60, 5))
         cron_jobs.append(cron(sweep_alerts, second=every_5_s, run_at_startup=True, keep_result=0, timeout=60))
+    if deps.services is not None and deps.services.tasks is not None:
+        functions.append(func(task_response_check_job, name=CHECK_JOB, keep_result=0, max_tries=5, timeout=60))
+        cron_jobs.append(cron(sweep_tasks, second={3, 33}, run_at_startup=True, keep_result=0, timeout=120))
     return Worker(
         functions=functions,
         cron_jobs=cron_jobs,
@@ -138,7 +143,10 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
             channels = build_channels(settings.alerts, session, redis, clock=clock)
             deliverer = Deliverer(alerts, channels, SendLimits(redis, send_limits(settings.alerts), clock), queue)
             commands.outcomes.listen("alert", deliverer.on_command_outcome)
-        services = Services(settings, rules, queue, llm, alerts)
+        tasks = TaskService(
+            settings, directory, lambda: rules.current.assignment, redis, clock, commands=queue, alerts=alerts
+        )
+        services = Services(settings, rules, queue, llm, alerts, tasks)
         deps = WorkerDeps(
             settings, directory, redis, clock, FULL_STEPS, commands=commands, services=services, deliverer=deliverer
         )

@@ -1,0 +1,1 @@
+"""After-sales tasks (DESIGN §3.5): creation from messages, auto-assignment, user-response monitoring."""
