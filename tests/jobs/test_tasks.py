@@ -54,7 +54,8 @@ async def deps(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) 
 
 
 def tasks_of(deps: WorkerDeps) -> TaskService:
-    assert deps.services is not None and deps.services.tasks is not None
+    assert deps.services is not None
+    assert deps.services.tasks is not None
     return deps.services.tasks
 
 
@@ -171,8 +172,8 @@ async def test_untouched_and_off_shift_tasks_are_reassigned(deps: WorkerDeps) ->
     assert (task.assignee, task.reassignments, task.auto_assigned_by) == ("售后小王", 1, "auto")
     assert task.assignment_reason == "无其他封号/限流技能人员+负载最少"
     assert (await bot_says())[-1] == (f"@售后小王 麻烦跟进一下 号主D 的封号/限流问题（任务 #{task.id}）", ["售后小王"])
-    events = await TaskEvent.filter(task_id=task.id).values_list("action", flat=True)
-    assert list(events) == ["created", "assigned", "reassigned"]
+    events = await TaskEvent.filter(task_id=task.id).order_by("id").values_list("action", flat=True)
+    assert [str(e) for e in events] == ["created", "assigned", "reassigned"]
     deps.clock.advance(timedelta(hours=7))  # type: ignore[attr-defined]  # 22:00: 小王's shift is over
     await sweep_tasks(ctx)
     await task.refresh_from_db()
