@@ -17,6 +17,8 @@ from bot.api.auth import API_TOKENS
 from bot.api.commands import routes as command_routes
 from bot.api.envelope import error_middleware
 from bot.api.routes import routes as api_routes
+from bot.api.tasks import TASKS
+from bot.api.tasks import routes as task_routes
 from bot.api.understanding import routes as understanding_routes
 from bot.callbacks.routes import routes as callback_routes
 from bot.clock import Clock, SystemClock
@@ -29,6 +31,7 @@ from bot.llm import LlmClassifier
 from bot.queue import Enqueuer, arq_redis
 from bot.reference import load_directory, sync_reference_data
 from bot.settings import ConfigError, Settings
+from bot.tasks.service import TaskService
 from bot.understanding.store import RuleStore
 from bot.understanding.tokens import configure_jieba
 from bot.wecom.ack import ACKNOWLEDGER
@@ -55,6 +58,15 @@ async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
     alerts = AlertService(settings, app[DIRECTORY], lambda: store.current.alerts, app[REDIS], app[CLOCK])
     app[ALERTS] = alerts
     app[ACKNOWLEDGER] = alerts
+    app[TASKS] = TaskService(
+        settings,
+        app[DIRECTORY],
+        lambda: store.current.assignment,
+        app[REDIS],
+        app[CLOCK],
+        commands=app[COMMANDS],
+        alerts=alerts,
+    )
     llm = None
     if settings.llm.enabled:
         llm = LlmClassifier(settings.llm, app[CLOCK], redis=app[REDIS], timezone=settings.timezone)
@@ -127,5 +139,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(command_routes)
     app.add_routes(understanding_routes)
     app.add_routes(alert_routes)
+    app.add_routes(task_routes)
     setup_wecom(app)  # after rules_ctx (the alerts service): running acknowledgements drain first
     return app

@@ -453,6 +453,47 @@ class TaskService:
         found = await Conversation.filter(id=task.conversation_id).using_db(conn).first()
         return found.name if found is not None else ""
 
+    async def assign_waiting(
+        self, task_id: int, *, conn: BaseDBAsyncClient, effects: TaskEffects, actor: str = "auto"
+    ) -> AfterSalesTask:
+        """Assign a task nobody has yet (the API's auto-assign of an existing task)."""
+        task = await self._open_task(task_id, conn)
+        if task.assignee is not None:
+            raise TaskError(
+                f"task {task.id} is assigned to {task.assignee}; use POST /api/after-sales/{task.id}/reassign",
+                status=409,
+            )
+        await self.assign(task, self.clock.now(), conn, effects, actor=actor)
+        return await AfterSalesTask.get(id=task_id, using_db=conn)
+
+    async def reassign(
+        self, task_id: int, *, actor: str, assignee: str | None, conn: BaseDBAsyncClient, effects: TaskEffects
+    ) -> AfterSalesTask:
+        """To `assignee`, or automatically to someone other than the current assignee."""
+        task = await self._open_task(task_id, conn)
+        if assignee is not None and assignee == task.assignee:
+            raise TaskError(f"task {task_id} is already assigned to {task.assignee}", status=409)
+        exclude = (task.assignee,) if task.assignee and assignee is None else ()
+        found = await self.assign(
+            task, self.clock.now(), conn, effects, exclude=exclude, actor=actor, assignee=assignee
+        )
+        if not isinstance(found, Choice):
+            raise TaskError(f"nobody else can take task {task_id}: {found.reason}", status=409)
+        return await AfterSalesTask.get(id=task_id, using_db=conn)
+
+    async def _open_task(self, task_id: int, conn: BaseDBAsyncClient) -> AfterSalesTask:
+        task = await AfterSalesTask.filter(id=task_id).using_db(conn).select_for_update().first()
+        if task is None:
+            raise TaskError(f"task {task_id} does not exist", status=404)
+        if task.status not in OPEN_TASK_STATUSES:
+            raise TaskError(f"task {task_id} is {task.status.value}", status=409)
+        return task
+
+    def check_type(self, task_type: str | None) -> None:
+        known = [t.type for t in self.rules.task_types]
+        if task_type is not None and task_type not in known:
+            raise TaskError(f"task_type {task_type!r} is not in rules/assignment.yaml ({known})", status=422)
+
     # -- closing --------------------------------------------------------------------------------------
 
     async def close(

@@ -1,0 +1,274 @@
+"""API of the after-sales tasks: create and auto-assign, list, complete / cancel / reassign, and the
+user-response state (DESIGN §3.5, seed plan §9.1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from tortoise.transactions import in_transaction
+
+from bot.api.alerts import _body, _time_param
+from bot.api.auth import CALLER, requires
+from bot.api.envelope import ApiError, ok
+from bot.api.routes import _int_param
+from bot.api.sessions import parse_session_id
+from bot.tasks.service import TaskEffects, TaskError, TaskService
+from models.conversations import Conversation
+from models.tasks import OPEN_TASK_STATUSES, AfterSalesTask, TaskStatus, UserResponse
+
+routes = web.RouteTableDef()
+TASKS: Final = web.AppKey("tasks", TaskService)
+PRIORITIES = Literal["low", "normal", "high", "urgent"]
+
+
+class AssignRequest(BaseModel):
+    """Either `task_id` (assign a waiting task) or what a new task needs (conversation and user)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    task_id: int | None = Field(default=None, ge=1)
+    conversation_id: int | None = Field(default=None, ge=1)
+    session_id: str | None = Field(default=None, pattern=r"^\d+-\d+$")
+    user: str | None = Field(default=None, min_length=1, max_length=128)
+    task_type: str | None = Field(default=None, min_length=1, max_length=32)
+    text: str = Field(default="", max_length=2000)
+    priority: PRIORITIES | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> AssignRequest:
+        if self.task_id is None:
+            if self.conversation_id is None and self.session_id is None:
+                raise ValueError("give task_id, or conversation_id (or session_id) and user for a new task")
+            if self.user is None:
+                raise ValueError("user: the owner the new task is about is required")
+            if self.task_type is None and not self.text:
+                raise ValueError("give task_type or the user's text (the type is detected from it)")
+        elif any(v is not None for v in (self.conversation_id, self.session_id, self.user, self.task_type)):
+            raise ValueError("with task_id, give nothing else (the task already has its conversation, user, type)")
+        return self
+
+
+class CloseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    note: str = Field(default="", max_length=255)
+    by: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class ReassignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    assignee: str | None = Field(default=None, min_length=1, max_length=128, description="omit: choose automatically")
+    reason: str = Field(default="", max_length=255)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def task_view(task: AfterSalesTask) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "conversation_id": task.conversation_id,
+        "user": task.user,
+        "task_type": task.task_type,
+        "priority": task.priority,
+        "status": task.status.value,
+        "detail": task.detail,
+        "messages": task.messages,
+        "assignee": task.assignee,
+        "auto_assigned_by": task.auto_assigned_by,
+        "assignment_reason": task.assignment_reason,
+        "assigned_at": _iso(task.assigned_at),
+        "reassignments": task.reassignments,
+        "user_response_status": task.user_response_status.value,
+        "user_response_time": _iso(task.user_response_time),
+        "user_cooperation_level": task.user_cooperation_level.value,
+        "staff_at_user_time": _iso(task.staff_at_user_time),
+        "staff_follow_up_time": _iso(task.staff_follow_up_time),
+        "created_at": _iso(task.created_at),
+        "completed_at": _iso(task.completed_at),
+        "cancelled_at": _iso(task.cancelled_at),
+        "closed_by": task.closed_by,
+        "close_reason": task.close_reason,
+    }
+
+
+def _task_id(request: web.Request) -> int:
+    raw = request.match_info["task_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError(400, f"task id must be a positive integer, got {raw!r}", error="bad_parameter")
+    return int(raw)
+
+
+async def _conversation_of(body: AssignRequest) -> int:
+    conversation_id = body.conversation_id
+    if conversation_id is None:
+        parsed = parse_session_id(body.session_id or "")
+        conversation_id = parsed[0] if parsed is not None else None
+    if conversation_id is None or not await Conversation.exists(id=conversation_id):
+        raise ApiError(404, f"conversation {conversation_id} does not exist", error="not_found")
+    return conversation_id
+
+
+def _error(exc: TaskError) -> ApiError:
+    kinds = {404: "not_found", 409: "conflict", 422: "invalid_request"}
+    return ApiError(exc.status, str(exc), error=kinds.get(exc.status, "invalid_request"))
+
+
+@routes.post("/api/after-sales/auto-assign")
+@requires("staff")
+async def auto_assign(request: web.Request) -> web.Response:
+    body: AssignRequest = await _body(request, AssignRequest)
+    service = request.app[TASKS]
+    actor = request[CALLER].name
+    effects = TaskEffects()
+    now = service.clock.now()
+    conversation_id = None if body.task_id is not None else await _conversation_of(body)
+    try:
+        async with in_transaction() as conn:
+            if body.task_id is not None:
+                task = await service.assign_waiting(body.task_id, conn=conn, effects=effects, actor="auto")
+            else:
+                service.check_type(body.task_type)
+                task, _created = await service.open_task(
+                    conversation_id=conversation_id,
+                    user=body.user or "",
+                    text=body.text,
+                    now=now,
+                    conn=conn,
+                    effects=effects,
+                    task_type=body.task_type,
+                    priority=body.priority,
+                    actor=actor,
+                )
+                task = await AfterSalesTask.get(id=task.id, using_db=conn)
+    except TaskError as exc:
+        raise _error(exc) from exc
+    await service.schedule(effects)
+    if task.assignee is None:
+        return ok({"task": task_view(task), "assigned_staff": None}, message=f"暂无人可分配：{task.assignment_reason}")
+    person = service.directory.person(task.assignee)
+    load = await AfterSalesTask.filter(assignee=task.assignee, status__in=OPEN_TASK_STATUSES).count()
+    return ok(
+        {
+            "task_id": task.id,
+            "assigned_staff": {
+                "staff_user_id": (person.wecom_userid if person is not None else None) or task.assignee,
+                "staff_name": task.assignee,
+                "current_tasks": load,
+            },
+            "assignment_reason": task.assignment_reason,
+            "assigned_at": _iso(task.assigned_at),
+            "task": task_view(task),
+        },
+        message="自动分配成功",
+    )
+
+
+@routes.get("/api/after-sales/tasks")
+@requires("staff")
+async def list_tasks(request: web.Request) -> web.Response:
+    """Filters: status (or `open`), assignee, task_type, user, conversation_id, user_response_status,
+    from/to (created), limit, offset."""
+    query = AfterSalesTask.all()
+    status = request.query.get("status")
+    if status is not None:
+        allowed = [s.value for s in TaskStatus]
+        if status == "open":
+            query = query.filter(status__in=OPEN_TASK_STATUSES)
+        elif status in allowed:
+            query = query.filter(status=status)
+        else:
+            raise ApiError(400, f"status must be one of {[*allowed, 'open']}", error="bad_parameter")
+    response = request.query.get("user_response_status")
+    if response is not None:
+        allowed = [s.value for s in UserResponse]
+        if response not in allowed:
+            raise ApiError(400, f"user_response_status must be one of {allowed}", error="bad_parameter")
+        query = query.filter(user_response_status=response)
+    for name in ("assignee", "task_type", "user"):
+        if name in request.query:
+            query = query.filter(**{name: request.query[name]})
+    if "conversation_id" in request.query:
+        query = query.filter(conversation_id=_int_param(request, "conversation_id", 0, 1, 2**62))
+    since, until = _time_param(request, "from"), _time_param(request, "to")
+    if since is not None:
+        query = query.filter(created_at__gte=since)
+    if until is not None:
+        query = query.filter(created_at__lt=until)
+    limit = _int_param(request, "limit", 50, 1, 500)
+    offset = _int_param(request, "offset", 0, 0, 10**9)
+    total = await query.count()
+    rows = await query.order_by("-id").offset(offset).limit(limit)
+    return ok({"total": total, "items": [task_view(t) for t in rows]})
+
+
+async def _close(request: web.Request, completed: bool) -> web.Response:
+    task_id = _task_id(request)
+    body: CloseRequest = await _body(request, CloseRequest)
+    service = request.app[TASKS]
+    try:
+        async with in_transaction() as conn:
+            actor = body.by or request[CALLER].name
+            task = await service.close(task_id, completed=completed, actor=actor, note=body.note, conn=conn)
+    except TaskError as exc:
+        raise _error(exc) from exc
+    return ok(task_view(task), message="任务已完成" if completed else "任务已取消")
+
+
+@routes.post("/api/after-sales/{task_id}/complete")
+@requires("staff")
+async def complete_task(request: web.Request) -> web.Response:
+    return await _close(request, completed=True)
+
+
+@routes.post("/api/after-sales/{task_id}/cancel")
+@requires("staff")
+async def cancel_task(request: web.Request) -> web.Response:
+    return await _close(request, completed=False)
+
+
+@routes.post("/api/after-sales/{task_id}/reassign")
+@requires("staff")
+async def reassign_task(request: web.Request) -> web.Response:
+    task_id = _task_id(request)
+    body: ReassignRequest = await _body(request, ReassignRequest)
+    service = request.app[TASKS]
+    effects = TaskEffects()
+    actor = request[CALLER].name
+    try:
+        async with in_transaction() as conn:
+            task = await service.reassign(task_id, actor=actor, assignee=body.assignee, conn=conn, effects=effects)
+    except TaskError as exc:
+        raise _error(exc) from exc
+    await service.schedule(effects)
+    return ok(task_view(task), message="任务已转派")
+
+
+@routes.get("/api/after-sales/{task_id}/user-response")
+@requires("staff")
+async def user_response(request: web.Request) -> web.Response:
+    task_id = _task_id(request)
+    task = await AfterSalesTask.get_or_none(id=task_id)
+    if task is None:
+        raise ApiError(404, f"task {task_id} does not exist", error="not_found")
+    waiting = task.status == TaskStatus.WAITING_USER and task.user_response_status == UserResponse.PENDING
+    return ok(
+        {
+            "task_id": task.id,
+            "user": task.user,
+            "user_response_status": task.user_response_status.value,
+            "waiting": waiting,
+            "staff_at_user_time": _iso(task.staff_at_user_time),
+            "response_due_at": _iso(task.response_due_at),
+            "reminded_at": _iso(task.reminded_at),
+            "user_response_time": _iso(task.user_response_time),
+            "response_seconds": task.user_response_s,
+            "user_cooperation_level": task.user_cooperation_level.value,
+            "staff_follow_up_time": _iso(task.staff_follow_up_time),
+        }
+    )
