@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiohttp import web
@@ -50,7 +50,7 @@ async def _body(request: web.Request, model: type[BaseModel]) -> Any:
 
 def _alert_id(request: web.Request) -> int:
     raw = request.match_info["alert_id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # isdigit() alone takes "²", which int() refuses
         raise ApiError(400, f"alert id must be a positive integer, got {raw!r}", error="bad_parameter")
     return int(raw)
 
@@ -68,7 +68,8 @@ def _time_param(request: web.Request, name: str) -> datetime | None:
         ) from None
     if value.tzinfo is None:
         raise ApiError(400, f"query parameter {name} needs a time zone (e.g. +08:00 or Z)", error="bad_parameter")
-    return value
+    # In UTC, like the stored times: SQLite keeps them as text and compares them as strings.
+    return value.astimezone(UTC)
 
 
 def _iso(value: datetime | None) -> str | None:
