@@ -99,7 +99,7 @@ def task_view(task: AfterSalesTask) -> dict[str, Any]:
 
 def _task_id(request: web.Request) -> int:
     raw = request.match_info["task_id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # isdigit() alone takes "²"
         raise ApiError(400, f"task id must be a positive integer, got {raw!r}", error="bad_parameter")
     return int(raw)
 
