@@ -15,7 +15,7 @@ import structlog
 from arq import cron, func
 from arq.worker import Worker
 
-from bot.alerts.channels import build_channels
+from bot.alerts.channels import build_channels, readiness
 from bot.alerts.delivery import Deliverer, send_limits
 from bot.alerts.ratelimit import SendLimits
 from bot.alerts.service import DELIVER_JOB, STEP_JOB, AlertService
@@ -143,6 +143,12 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
             channels = build_channels(settings.alerts, session, redis, clock=clock)
             deliverer = Deliverer(alerts, channels, SendLimits(redis, send_limits(settings.alerts), clock), queue)
             commands.outcomes.listen("alert", deliverer.on_command_outcome)
+            ready = readiness(settings.alerts)
+            log.info(
+                "alert channels",
+                ready=sorted(name for name, ok in ready.items() if ok),
+                not_configured=sorted(name for name, ok in ready.items() if not ok),
+            )
         tasks = TaskService(
             settings, directory, lambda: rules.current.assignment, redis, clock, commands=queue, alerts=alerts
         )

@@ -77,3 +77,19 @@ def build_channels(
         "phone": phone,
         "sms": sms,
     }
+
+
+def readiness(settings: AlertSettings) -> dict[str, bool]:
+    """Which channels have their credentials (for the start-up log line; sends still check in detail)."""
+    aliyun, tencent = settings.aliyun, settings.tencent
+    providers = {
+        "aliyun": bool(aliyun.access_key_id and aliyun.access_key_secret),
+        "tencent": bool(tencent.secret_id and tencent.secret_key),
+    }
+    return {
+        "wecom_app": settings.wecom.configured,
+        "wecom_webhook": settings.webhook.key is not None,
+        "worktool_group": bool(settings.worktool_group),
+        "phone": settings.phone_provider is not None and providers[settings.phone_provider],
+        "sms": settings.sms_provider is not None and providers[settings.sms_provider],
+    }
