@@ -16,6 +16,7 @@ from bot.api.alerts import routes as alert_routes
 from bot.api.auth import API_TOKENS
 from bot.api.commands import routes as command_routes
 from bot.api.envelope import error_middleware
+from bot.api.reports import routes as report_routes
 from bot.api.routes import routes as api_routes
 from bot.api.tasks import TASKS
 from bot.api.tasks import routes as task_routes
@@ -140,5 +141,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(understanding_routes)
     app.add_routes(alert_routes)
     app.add_routes(task_routes)
+    app.add_routes(report_routes)
     setup_wecom(app)  # after rules_ctx (the alerts service): running acknowledgements drain first
     return app

@@ -38,6 +38,7 @@ from handlers.steps import FULL_STEPS
 from jobs.alerts import alert_step_job, deliver_alerts_job, sweep_alerts
 from jobs.commands import check_results_job, dispatch_robot_job, poll_robots_online, sweep_commands
 from jobs.processing import WorkerDeps, process_conversations
+from jobs.reports import daily_report_job, report_outcome_listener
 from jobs.tasks import sweep_tasks, task_response_check_job
 
 log = structlog.get_logger(__name__)
@@ -65,6 +66,7 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
         cron(sweep_pending, second=every_10_s, run_at_startup=True, keep_result=0),
         cron(sweep_commands, second=every_10_s, run_at_startup=True, keep_result=0),
         cron(poll_robots_online, second=every_10_s, run_at_startup=True, keep_result=0, timeout=60),
+        cron(daily_report_job, second=0, run_at_startup=True, keep_result=0, timeout=50),
     ]
     if deps.deliverer is not None:
         functions += [
@@ -156,6 +158,7 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
         deps = WorkerDeps(
             settings, directory, redis, clock, FULL_STEPS, commands=commands, services=services, deliverer=deliverer
         )
+        commands.outcomes.listen("report", report_outcome_listener(deps))
         worker = build_worker(deps, burst=burst)
         loop = asyncio.get_running_loop()
         worker.main_task = loop.create_task(worker.main())
