@@ -180,10 +180,12 @@ class AlertService:
             return await self.open(spec, now, conn, wake)
         if not spec.recur:
             return Opened(existing, created=False, escalated=False)
+        previous = existing.last_fired_at
         await Alert.filter(id=existing.id).using_db(conn).update(occurrences=F("occurrences") + 1, last_fired_at=now)
         existing.occurrences += 1
         escalated = False
-        if existing.level < MAX_LEVEL:
+        burst = now - previous < timedelta(minutes=self.rules.recurrence_cooldown_minutes)
+        if existing.level < MAX_LEVEL and not burst:
             escalated = await self._raise(
                 existing,
                 existing.level + 1,
@@ -195,9 +197,8 @@ class AlertService:
                 detail=f"#{existing.occurrences}",
             )
         else:
-            await self._event(
-                existing, "recurred", actor="system", detail=f"#{existing.occurrences}", now=now, conn=conn
-            )
+            detail = f"#{existing.occurrences}" + (" within the cool-down: counted only" if burst else "")
+            await self._event(existing, "recurred", actor="system", detail=detail, now=now, conn=conn)
         return Opened(existing, created=False, escalated=escalated)
 
     # -- escalating ---------------------------------------------------------------------------------

@@ -98,6 +98,9 @@ class AlertsFile(_Strict):
     escalation_list: tuple[str, ...] = ()
     quiet_hours: Shift | None = None  # phone and SMS below the top level are skipped for a person in these hours
     max_age_hours: float = Field(default=24, gt=0)
+    # A recurrence within this of the previous one is counted but does not raise the level (a burst of
+    # angry messages is one complaint, not a reason to phone the manager).
+    recurrence_cooldown_minutes: float = Field(default=5, ge=0)
     fallback: dict[ChannelName, tuple[ChannelName, ...]] = Field(default_factory=dict)
     kinds: dict[AlertKind, KindPolicy] = Field(default_factory=lambda: dict(DEFAULT_KINDS))  # type: ignore[arg-type]
     open_for_types: dict[str, AlertKind] = Field(

@@ -199,10 +199,14 @@ async def test_an_unanswered_complaint_reaches_level_4_with_each_call_and_sms_on
 async def test_a_second_complaint_moves_the_alert_up_at_once(env: Env) -> None:
     await say(env, COMPLAINT)
     await run_due(env)
+    await later(env, 1)
+    await say(env, "钱呢？？到底给不给")  # a burst within the cool-down: counted, not escalated
+    alert = await Alert.get(kind="complaint_unhandled")
+    assert (alert.level, alert.occurrences) == (1, 2)
     await later(env, 5)
     await say(env, "你们到底管不管？钱呢，再不给我就投诉你们")
     alert = await Alert.get(kind="complaint_unhandled")
-    assert (alert.level, alert.occurrences, alert.status) == (2, 2, AlertStatus.OPEN)
+    assert (alert.level, alert.occurrences, alert.status) == (2, 3, AlertStatus.OPEN)
     assert await Alert.all().count() == 1
     assert alert.next_escalation_at == alert.opened_at + timedelta(minutes=60)  # level 3 keeps its time
     await run_due(env)
