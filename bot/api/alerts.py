@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from aiohttp import web
@@ -13,7 +12,7 @@ from tortoise.transactions import in_transaction
 from bot.alerts.service import AlertError, AlertService, Wakeups
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok
-from bot.api.routes import _int_param
+from bot.api.routes import _int_param, time_param
 from bot.callbacks.payloads import describe_validation_error
 from bot.rules.alerts import ALERT_KINDS, MAX_LEVEL
 from models.alerts import Alert, AlertEvent, AlertLevel, AlertStatus, CancelReason, Notification, NotificationStatus
@@ -53,23 +52,6 @@ def _alert_id(request: web.Request) -> int:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # isdigit() alone takes "²", which int() refuses
         raise ApiError(400, f"alert id must be a positive integer, got {raw!r}", error="bad_parameter")
     return int(raw)
-
-
-def _time_param(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    raw = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw)  # an unescaped "+08:00" arrives as " 08:00"
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(
-            400, f"query parameter {name} must be an ISO 8601 time, got {raw!r}", error="bad_parameter"
-        ) from None
-    if value.tzinfo is None:
-        raise ApiError(400, f"query parameter {name} needs a time zone (e.g. +08:00 or Z)", error="bad_parameter")
-    # In UTC, like the stored times: SQLite keeps them as text and compares them as strings.
-    return value.astimezone(UTC)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -127,7 +109,7 @@ async def list_alerts(request: web.Request) -> web.Response:
         query = query.filter(conversation_id=_int_param(request, "conversation_id", 0, 1, 2**62))
     if "subject" in request.query:
         query = query.filter(subject=request.query["subject"])
-    since, until = _time_param(request, "from"), _time_param(request, "to")
+    since, until = time_param(request, "from"), time_param(request, "to")
     if since is not None:
         query = query.filter(opened_at__gte=since)
     if until is not None:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.api.auth import requires
 from bot.api.envelope import ApiError, ok
+from bot.api.routes import time_param
 from bot.keys import CLOCK, RULES, SETTINGS
 from bot.reports.collaboration import analyse
 from bot.reports.daily import DEFAULT_OVERDUE_HOURS, DailyFigures, compute_daily
@@ -41,22 +42,6 @@ def _date_param(request: web.Request, name: str, default: date) -> date:
         return date.fromisoformat(raw)
     except ValueError:
         raise bad from None
-
-
-def _time_param(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    raw = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw)  # an unescaped "+08:00" arrives as " 08:00"
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(
-            400, f"query parameter {name} must be an ISO 8601 time, got {raw!r}", error="bad_parameter"
-        ) from None
-    if value.tzinfo is None:
-        raise ApiError(400, f"query parameter {name} needs a time zone (e.g. +08:00 or Z)", error="bad_parameter")
-    return value.astimezone(UTC)
 
 
 def _report_view(day: date, figures: DailyFigures, row: DailyReport | None) -> dict[str, Any]:
@@ -121,8 +106,8 @@ async def _conversation(raw: str) -> Conversation:
 @requires("staff")
 async def collaboration(request: web.Request) -> web.Response:
     """The 4-dimension analysis of one group (`group`: id or name) or of all, over [from, to)."""
-    end = _time_param(request, "to") or request.app[CLOCK].now().astimezone(UTC)
-    start = _time_param(request, "from") or end - DEFAULT_SPAN
+    end = time_param(request, "to") or request.app[CLOCK].now().astimezone(UTC)
+    start = time_param(request, "from") or end - DEFAULT_SPAN
     if start >= end:
         raise ApiError(400, "from must be before to", error="bad_parameter")
     if end - start > MAX_SPAN:

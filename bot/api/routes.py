@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,6 +36,22 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise ApiError(400, f"query parameter {name} must be between {low} and {high}", error="bad_parameter")
     return value
+
+
+def time_param(request: web.Request, name: str) -> datetime | None:
+    """An ISO 8601 query time with a zone, in UTC (SQLite compares stored times as UTC text)."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    raw = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw)  # an unescaped "+08:00" arrives as " 08:00"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        problem = f"query parameter {name} must be an ISO 8601 time, got {raw!r}"
+        raise ApiError(400, problem, error="bad_parameter") from None
+    if value.tzinfo is None:
+        raise ApiError(400, f"query parameter {name} needs a time zone (e.g. +08:00 or Z)", error="bad_parameter")
+    return value.astimezone(UTC)
 
 
 _OPENAPI_PATH: Final = Path(__file__).with_name("openapi.yaml")

@@ -10,10 +10,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tortoise.transactions import in_transaction
 
-from bot.api.alerts import _body, _time_param
+from bot.api.alerts import _body
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok
-from bot.api.routes import _int_param
+from bot.api.routes import _int_param, time_param
 from bot.api.sessions import parse_session_id
 from bot.tasks.service import TaskEffects, TaskError, TaskService
 from models.conversations import Conversation
@@ -195,7 +195,7 @@ async def list_tasks(request: web.Request) -> web.Response:
             query = query.filter(**{name: request.query[name]})
     if "conversation_id" in request.query:
         query = query.filter(conversation_id=_int_param(request, "conversation_id", 0, 1, 2**62))
-    since, until = _time_param(request, "from"), _time_param(request, "to")
+    since, until = time_param(request, "from"), time_param(request, "to")
     if since is not None:
         query = query.filter(created_at__gte=since)
     if until is not None:
