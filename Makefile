@@ -16,12 +16,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEST_TIMEOUT_S ?= 1080
 
-.PHONY: help install run test lint typecheck pytest bench ensure-postgres migrations clean
+.PHONY: help install run test lint typecheck pytest bench bench-alerts ensure-postgres migrations clean
 
 help:
 	@echo "make run    - install, migrate and run the service (embedded defaults: SQLite, local Redis)"
 	@echo "make test   - install, then lint, type-check and run every test (SQLite and PostgreSQL)"
 	@echo "make bench  - ingest benchmark against a bare aiohttp handler"
+	@echo "make bench-alerts - alert benchmark: 10,000 open alerts (step lateness, exactly once, worker RSS)"
 
 .tools/bin/uv:
 	@echo "installing uv into .tools/ ..."
@@ -58,6 +59,9 @@ test: lint typecheck pytest
 
 bench: install
 	$(PY) scripts/bench_ingest.py
+
+bench-alerts: install
+	$(PY) scripts/bench_alerts.py
 
 migrations: install
 	@test -n "$(NAME)" || { echo "usage: make migrations NAME=what_changed"; exit 2; }
