@@ -65,7 +65,9 @@ async def sweep_alerts(ctx: dict[str, Any]) -> dict[str, int]:
         error="the sender stopped mid-request; it may have gone out, so it is not sent again",
     )
     robots = await watch_robots(service, wake)
-    await service.schedule(wake)
+    # Re-offering a job that is still waiting is a no-op, but costs Redis round trips: skip those.
+    queued = frozenset(str(job.job_id) for job in await service.redis.queued_jobs()) if wake else frozenset()
+    await service.schedule(wake, already_queued=queued)
     if steps or pending or settled or robots:
         log.info(
             "alert sweep",

@@ -136,6 +136,6 @@ class Notification(Model):
         unique_together = (("alert_id", "level", "channel", "recipient"),)
         indexes = (
             ("status", "due_at"),  # due deliveries (the sweeper)
-            ("channel", "target", "status"),  # one target's due rows (a delivery job)
+            ("channel", "target", "status", "due_at"),  # one target's due rows (a delivery job)
             ("command_id",),
         )

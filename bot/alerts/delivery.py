@@ -10,6 +10,7 @@ delivered or failed (and a failed alert delivery opens a `command_failed` alert)
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from bot.alerts.service import AlertService, AlertSpec, Wakeups
 from bot.commands.pacing import OutgoingRefused
 from bot.commands.selection import NoRobotAvailable
 from bot.commands.service import Commands, ConversationNotFound, OutgoingText
+from bot.db import is_write_contention
 from bot.settings import AlertSettings
 from models.alerts import Alert, AlertStatus, CancelReason, Notification, NotificationStatus
 from models.commands import Command, CommandStatus
@@ -35,7 +37,12 @@ from models.robots import Robot
 
 log = structlog.get_logger(__name__)
 ROBOT_CHANNELS: Final = frozenset({"worktool_group", "group_reminder"})
-MAX_PER_MESSAGE: Final = 20  # alerts in one digest; more go out in the next message
+MARK_ATTEMPTS: Final = 20
+# Alerts in one message; more go out in the next. A WeCom markdown message holds 2,048 bytes (about six
+# alert lines); a call or an SMS only says how many alerts there are, so it can cover any number.
+MAX_PER_MESSAGE: Final = 6
+MAX_PER_CALL: Final = 500
+MAX_ROWS: Final = {"phone": MAX_PER_CALL, "sms": MAX_PER_CALL}
 
 
 def send_limits(settings: AlertSettings) -> dict[str, tuple[int, float]]:
@@ -66,15 +73,16 @@ class Deliverer:
     async def deliver(self, channel: str, target: str) -> int:
         """Send the due rows of one target; returns how many rows went out."""
         now = self.service.clock.now()
+        most = MAX_ROWS.get(channel, MAX_PER_MESSAGE)
         due = await (
             Notification.filter(channel=channel, target=target, status=NotificationStatus.PENDING, due_at__lte=now)
             .order_by("id")
-            .limit(MAX_PER_MESSAGE + 1)
+            .limit(most + 1)
             .values_list("id", flat=True)
         )
         if not due:
             return 0
-        ids = [int(i) for i in due[:MAX_PER_MESSAGE]]  # type: ignore[call-overload]
+        ids = [int(i) for i in due[:most]]  # type: ignore[call-overload]
         wait = await self.limits.wait_s(channel, target)
         if wait > 0:
             later = now + timedelta(seconds=wait)
@@ -87,7 +95,7 @@ class Deliverer:
             status=NotificationStatus.SENDING, claimed_at=now, batch=batch, attempts=F("attempts") + 1
         )
         rows = await Notification.filter(batch=batch, status=NotificationStatus.SENDING).order_by("id")
-        if len(due) > MAX_PER_MESSAGE:
+        if len(due) > most:
             await self.service.schedule(Wakeups(deliveries={(channel, target): now}))
         if not rows:
             return 0
@@ -107,6 +115,19 @@ class Deliverer:
         return len(rows)
 
     async def _mark_sent(self, batch: str, sent: Sent, now: datetime, command_id: int | None = None) -> None:
+        """The provider took it: record that, insisting through a busy SQLite (the row must not be left
+        `sending` — the sweeper would call it unknown)."""
+        for attempt in range(MARK_ATTEMPTS):
+            try:
+                await self._mark_sent_once(batch, sent, now, command_id)
+            except Exception as exc:
+                if not is_write_contention(exc) or attempt == MARK_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+            else:
+                return
+
+    async def _mark_sent_once(self, batch: str, sent: Sent, now: datetime, command_id: int | None) -> None:
         await Notification.filter(batch=batch, status=NotificationStatus.SENDING).update(
             status=NotificationStatus.SENT,
             sent_at=now,

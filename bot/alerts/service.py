@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -247,6 +247,7 @@ class AlertService:
         """The due step of an alert (arq job and sweeper): escalate, expire, or nothing if stale/early."""
         now = self.clock.now()
         wake = Wakeups()
+        early: datetime | None = None
         async with in_transaction() as conn:
             alert = await Alert.filter(id=alert_id).using_db(conn).select_for_update().first()
             if alert is None or alert.status != AlertStatus.OPEN or alert.step_token != token:
@@ -254,8 +255,8 @@ class AlertService:
             policy = Policy.from_json(alert.policy)
             decision = plan_step(policy, alert.opened_at, alert.level, now)
             if decision.action == "wait":
-                outcome = "early"
-                wake.step(alert.id, alert.step_token, alert.next_escalation_at)
+                outcome = "early"  # scheduled again below under another id (this job's id is still taken)
+                early = alert.next_escalation_at
             elif decision.action == "expire":
                 note = f"open longer than {policy.max_age_hours:g} h"
                 await self._close(alert, CancelReason.EXPIRED, actor="system", note=note, now=now, conn=conn)
@@ -274,6 +275,13 @@ class AlertService:
                 )
                 outcome = "escalated" if done else "stale"
         await self.schedule(wake)
+        if outcome == "early" and early is not None:
+            delay = max(early - self.clock.now(), timedelta(0))
+            job_id = f"alert-step:{alert_id}:{token}:again:{int(early.timestamp() * 1000)}"
+            try:
+                await self.redis.enqueue_job(STEP_JOB, alert_id, token, _job_id=job_id, _defer_by=delay)
+            except (RedisError, OSError) as exc:
+                log.warning("early alert step not rescheduled; the sweeper will", alert_id=alert_id, error=str(exc))
         return outcome
 
     async def escalate(
@@ -458,24 +466,27 @@ class AlertService:
 
     # -- scheduling ---------------------------------------------------------------------------------
 
-    async def schedule(self, wake: Wakeups) -> None:
-        """Defer arq jobs to the due times (relative to our clock). Redis down: the sweeper catches up."""
+    async def schedule(self, wake: Wakeups, *, already_queued: frozenset[str] = frozenset()) -> None:
+        """Defer arq jobs to the due times (relative to our clock, read per job: a long batch must not
+        drift). Deliveries share one job per (channel, target, gather slot): a storm of steps that notify
+        the same supervisor wakes their deliverer once per slot, not once per step. Redis down: the
+        sweeper catches up. `already_queued`: job ids known to be waiting (the sweeper skips them)."""
         if not wake:
             return
-        now = self.clock.now()
+        slot_ms = max(int(self.gather.total_seconds() * 1000), 1)
         try:
             for alert_id, (token, due) in wake.steps.items():
-                await self.redis.enqueue_job(
-                    STEP_JOB,
-                    alert_id,
-                    token,
-                    _job_id=f"alert-step:{alert_id}:{token}",
-                    _defer_by=max(due - now, timedelta(0)),
-                )
+                job_id = f"alert-step:{alert_id}:{token}"
+                if job_id in already_queued:
+                    continue
+                delay = max(due - self.clock.now(), timedelta(0))
+                await self.redis.enqueue_job(STEP_JOB, alert_id, token, _job_id=job_id, _defer_by=delay)
             for (channel, target), due in wake.deliveries.items():
-                job_id = f"deliver:{channel}:{target}:{int(due.timestamp() * 1000)}"
-                await self.redis.enqueue_job(
-                    DELIVER_JOB, channel, target, _job_id=job_id, _defer_by=max(due - now, timedelta(0))
-                )
+                slot = -(-int(due.timestamp() * 1000) // slot_ms) * slot_ms  # the due time, rounded up to a slot
+                job_id = f"deliver:{channel}:{target}:{slot}"
+                if job_id in already_queued:
+                    continue
+                delay = max(datetime.fromtimestamp(slot / 1000, UTC) - self.clock.now(), timedelta(0))
+                await self.redis.enqueue_job(DELIVER_JOB, channel, target, _job_id=job_id, _defer_by=delay)
         except (RedisError, OSError) as exc:
             log.warning("alert jobs not scheduled; the sweeper will pick them up", error=str(exc))

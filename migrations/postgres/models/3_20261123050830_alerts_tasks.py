@@ -5,6 +5,89 @@ RUN_IN_TRANSACTION = True
 
 async def upgrade(db: BaseDBAsyncClient) -> str:
     return """
+        CREATE TABLE IF NOT EXISTS "alerts" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "uid" VARCHAR(32) NOT NULL UNIQUE,
+    "kind" VARCHAR(32) NOT NULL,
+    "dedup_key" VARCHAR(255) NOT NULL,
+    "open_key" VARCHAR(255) UNIQUE,
+    "conversation_id" BIGINT,
+    "subject" VARCHAR(128) NOT NULL,
+    "title" VARCHAR(255) NOT NULL,
+    "detail" TEXT NOT NULL,
+    "level" SMALLINT NOT NULL,
+    "max_level" SMALLINT NOT NULL,
+    "status" VARCHAR(16) NOT NULL,
+    "occurrences" INT NOT NULL,
+    "escalation_count" INT NOT NULL,
+    "policy" JSONB NOT NULL,
+    "opened_at" TIMESTAMPTZ NOT NULL,
+    "last_fired_at" TIMESTAMPTZ NOT NULL,
+    "escalated_at" TIMESTAMPTZ,
+    "next_escalation_at" TIMESTAMPTZ,
+    "step_token" INT NOT NULL,
+    "source_message_id" BIGINT,
+    "source_command_id" BIGINT,
+    "cancel_reason" VARCHAR(32),
+    "cancel_note" VARCHAR(255),
+    "cancelled_by" VARCHAR(128),
+    "cancelled_at" TIMESTAMPTZ,
+    "claimed_by" VARCHAR(128),
+    "claimed_at" TIMESTAMPTZ
+);
+CREATE INDEX IF NOT EXISTS "idx_alerts_dedup_k_630b06" ON "alerts" ("dedup_key");
+CREATE INDEX IF NOT EXISTS "idx_alerts_status_3c1167" ON "alerts" ("status", "next_escalation_at");
+CREATE INDEX IF NOT EXISTS "idx_alerts_convers_c31500" ON "alerts" ("conversation_id", "status");
+CREATE INDEX IF NOT EXISTS "idx_alerts_kind_d05b1e" ON "alerts" ("kind", "opened_at");
+CREATE INDEX IF NOT EXISTS "idx_alerts_opened__d138ff" ON "alerts" ("opened_at");
+COMMENT ON COLUMN "alerts"."status" IS 'OPEN: open\nCANCELLED: cancelled';
+COMMENT ON COLUMN "alerts"."cancel_reason" IS 'STAFF_INTERVENED: staff_intervened\nUSER_RESPONDED: user_responded\nRESOLVED: resolved\nMANUAL: manual\nEXPIRED: expired';
+        CREATE TABLE IF NOT EXISTS "alert_events" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "alert_id" BIGINT NOT NULL,
+    "at" TIMESTAMPTZ NOT NULL,
+    "action" VARCHAR(16) NOT NULL,
+    "level" SMALLINT NOT NULL,
+    "actor" VARCHAR(128) NOT NULL,
+    "detail" TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "idx_alert_event_alert_i_8b507c" ON "alert_events" ("alert_id");
+COMMENT ON TABLE "alert_events" IS 'What happened to an alert, in order: opened, recurred, escalated, cancelled, claimed.';
+        CREATE TABLE IF NOT EXISTS "alert_levels" (
+    "level" SMALLSERIAL NOT NULL PRIMARY KEY,
+    "name" VARCHAR(64) NOT NULL,
+    "after_minutes" DOUBLE PRECISION NOT NULL,
+    "channels" JSONB NOT NULL,
+    "recipients" JSONB NOT NULL,
+    "updated_at" TIMESTAMPTZ NOT NULL
+);
+COMMENT ON TABLE "alert_levels" IS 'Seeded from the alerts rule file at start-up (what the API and dashboard show).';
+        CREATE TABLE IF NOT EXISTS "notifications" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "alert_id" BIGINT NOT NULL,
+    "level" SMALLINT NOT NULL,
+    "channel" VARCHAR(32) NOT NULL,
+    "recipient" VARCHAR(128) NOT NULL,
+    "target" VARCHAR(160) NOT NULL,
+    "origin_channel" VARCHAR(32),
+    "status" VARCHAR(16) NOT NULL,
+    "attempts" SMALLINT NOT NULL,
+    "due_at" TIMESTAMPTZ NOT NULL,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "claimed_at" TIMESTAMPTZ,
+    "sent_at" TIMESTAMPTZ,
+    "finished_at" TIMESTAMPTZ,
+    "batch" VARCHAR(32),
+    "provider" VARCHAR(16),
+    "provider_id" VARCHAR(128),
+    "command_id" BIGINT,
+    "error" TEXT,
+    CONSTRAINT "uid_notificatio_alert_i_e9337a" UNIQUE ("alert_id", "level", "channel", "recipient")
+);
+CREATE INDEX IF NOT EXISTS "idx_notificatio_status_1ee529" ON "notifications" ("status", "due_at");
+CREATE INDEX IF NOT EXISTS "idx_notificatio_channel_d51397" ON "notifications" ("channel", "target", "status", "due_at");
+CREATE INDEX IF NOT EXISTS "idx_notificatio_command_da2e52" ON "notifications" ("command_id");
+COMMENT ON COLUMN "notifications"."status" IS 'PENDING: pending\nSENDING: sending\nSENT: sent\nDELIVERED: delivered\nFAILED: failed\nUNKNOWN: unknown\nSKIPPED: skipped';
         CREATE TABLE IF NOT EXISTS "after_sales_tasks" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
     "uid" VARCHAR(32) NOT NULL UNIQUE,
@@ -73,8 +156,12 @@ COMMENT ON TABLE "task_events" IS 'What happened to a task: created, joined, ass
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
     return """
-        DROP TABLE IF EXISTS "task_events";
         DROP TABLE IF EXISTS "after_sales_tasks";
+        DROP TABLE IF EXISTS "notifications";
+        DROP TABLE IF EXISTS "task_events";
+        DROP TABLE IF EXISTS "alert_levels";
+        DROP TABLE IF EXISTS "alerts";
+        DROP TABLE IF EXISTS "alert_events";
         DROP TABLE IF EXISTS "daily_reports";"""
 
 
@@ -167,30 +254,30 @@ MODELS_STATE = (
     "PLMbUCLGBBf3FH6K8H/oI8vK3aDj3M/wyroe89YEesh/YbQL1JEP0vsB+k4xXUXbov0Q1n"
     "AfKMlY3DgJc321C4pEK5zQomL6P6d1LCZAExToTopgmfeRo5+pgp1VTOQ6bt2qlvbFOmFK"
     "k0WzpnS+haLXP5ipQKuifo4oPWBXYek11+d90V0beXRFOekMCe2SZMuFHRlQv3G7VlnBvZ"
-    "Q42R7wWHZ6ZFJtsE+5gJp7g4SE1BkqRTUVyEZE28bsybL0OSyynSBUe081xm6fgi3nPtBe"
-    "zSC5gTRxsnMKxJFDT9uk92W+8RAiAXiBSEuZ+yDNmGuinMawoVMT7cqPL1YUPp68NK7Wvi"
-    "2XMbGy3kRpVSveSn7qXHDp59dxG2GGRiiA8uR5PT8eTrEUjoo/7f8RU/dyXrCH46Ohv/No"
-    "qSm6lhYN8jb5OO4HSOX8eXl1HG9dJ2XVmO1bftI6xbCNdoNu16y3baVFa27WF33Rec5FsP"
-    "tfRaFSk1m+Vms078fQVc1u3e1eavbgH+OvgcdZMWsQkzAm0KPm0Kuh65ty0klLSXp1EP4+"
-    "7NsBQvweb1JTIFke7lVFfL0/f62H03oRTdF+W15KayHLIpdJB/Df3lgJefWhyx15ijGmWk"
-    "+WywEdDR2+3uAX3fnmOENurpEVdL8JFRCMGvHQA6wi5nhF239OhJh9TNEHQzhFek4bCSOU"
-    "KCxH+GqSSbH3grEXd/GaMkAHKBSEGkewgCL21HKNaeEaigqPfvV7GJZwdCe2KeZouhdUy8"
-    "FXQG2xEYnTtX9GHI3g3OQieKuFakSJn+PIku4alLeMqs273mzKjhdDr+GpWNTNwh1i3+Nh"
-    "xf01EGKxt5BB6gHdChBtNob/F4YlxeXXy9Gk2nR8DGhusRFvfxb/HJxfnl2eg6ajQSt55n"
-    "c8nbfiRz/whs1nka9RSiXhT7KMyXri3BCnc8WvVg7+GMcATZiiU1NFXCbVrjJWL1UO/FX5"
-    "Ot1RaVmYqkOj1B5vQE9mKkb4mIVlyhUybRtjPVOFeb2kfG81Szurl2UVHLle8uVO7+QrW0"
-    "6NqM/lp6hS3vi5tr+vpTKUHCQA5lq8iJVIAJHRHnzqDFpMxisvT+VVneUK2EQ9uyXsnuML"
-    "iLciURbiYhLoOERX5qjrkKSFDubFuUocmBG1EZ+sv46y9HYGHPF7f4fHQ6vjk/Aitk2eHq"
-    "Fp9dfDsCDnmoHuuRQ17GPRxgEFndreQlfwYtL2WWlzHPZsShK9MI3WfwvTqH5rzMnC+nFw"
-    "kynUOu+b0T/BZtjlYl1CZk2YT00Ir9jDZemBKpfolkfon0yc1XwWZdVu5VsDkLGrZ5n0u0"
-    "Wm5LzWnd2Oy1cNohfou+Zjki9QKPPbU1o5i1CPaW6dSDu7M4ryQnsE6h7TxeIZd4wYBz/C"
-    "p/e6/p7JXFBlLOs5EbNgi4wAh45AG4yAN3oW9j5PvAgo9HUZ3+mT0PqejYY3/YHvAQ5T7j"
-    "E73Cyvc/LKIzWSD+YZ4P5iQAdlBtE9DbU3SLManz8erPcFHm89WEmlRfyNs5CppBG1X/RR"
-    "nRFDSiG305PZoiWUWsvjJ6On77NdFfBrJeqp+voLe0kgDSplnpeRolzq9sOzN9EayEjgGk"
-    "4zXYLcDO4Glht5VptTNGasMtq4PZpvJhiVab6DvA6Uejvm5orZrLpdXxqEoB0RQm4TIpVU"
-    "oVDPRt71uY4psu0RbyjEOuRZpsIk0S7wyreVPb/H19c6/JMxOdan9e63fA5jgCSZhzD/yL"
-    "2FFH9vSQAevNvv6cJIntrROL2cc4EL6/v0kT+M6fp301O+qriRavKAtyRLoZfNtTrLoZvD"
-    "KbmW4Gv81zwLp9uW5frkLFDklU4CHybHPB03+TO43KL1yP6bMOpJD2+FpUx2c6POqVQlaG"
-    "TnATy5EouIv1c/icvlQi21g8XEF037/bqF3Zu4Z2Ze8q7croEwNu672GLuBrEh1ZFYysvu"
-    "hm9uO/EDxdMA=="
+    "Q42R7wWHZ6ZFJtsE+5gJp7g4SE1BkqRTUVyEZE28bsxbM3SdXaRLj2g3usxy8kX86Nof2K"
+    "U/MCeYNk5lWJMoaAR2n/a23i0EQC4QKQhzPwUasq11U5jXFCpifLhRDezDhiLYh5Uq2MSz"
+    "5zY2WsiNKqV6aVDdS48dPAXvImwxyMQQH1yOJqfjydcjkNBHncDjK37uStYb/HR0Nv5tFK"
+    "U5UxPBvkfeJr3B6Ry/ji8vo9zrpe26shywb9tRWDcTrtFs2nWZ7bS9rGzbw+46MjhpuB5q"
+    "6b8qUmo2y81mnQL8CrisG7+rzV/dDPx18DnqKy1iE2YE2hR82hR0PXJvW0gofS9Pox7G3Z"
+    "thKV6CbexLZAoi3cv5rpbn8PUB/G5CKbpDymvJUmXZZFPoIP8a+ssBL1O1OGKvMVs1yk3z"
+    "2WAjoKO32+cD+r49xwht1N0jrpvgI6MQYV87AHSEXc4Iu27u0ZMOqdsi6LYIr0jDYcVzhA"
+    "SJ/wxTSTY/8FYi7v4yRkkA5AKRgkj3EARe2o5QrD0jUEFR79+vYhPPDoT2xDzNFkPrmHgr"
+    "6Ay2IzA6d67oY5G9G5yFnhRx1UiRgv15El3MUxfzlFm3e82ZUcPpdPw1KiCZuEOsW/xtOL"
+    "6mowxWQPIIPEA7oEMNptHe4vHEuLy6+Ho1mk6PgI0N1yMs7uPf4pOL88uz0XXUciRuQs/m"
+    "krcRSeb+Edis8zTqKUS9KPZRmC9dW4K17ni06sHew2nhCLIVS2poqonbtMZLxOqh3ou/Jl"
+    "urLWo0FUl1eoLM6QnsxUjfEhGtuEKnTKJtZ6pxrkq1j4znqWZ1c+2iopYr5F2o4f2FamnR"
+    "tRn9tfQKW94XN9f09adSgoSBHMpWkROpABM6LM6dQYtJmcVk6f2rsryhbgmHtmXlkt1hcB"
+    "eFSyLcTEJcBgmL/NQccxWQoNzZtihDkwM3ojL0l/HXX47Awp4vbvH56HR8c34EVsiyw9Ut"
+    "Prv4dgQc8lA91iOHvIy7OcAgsrpbyUv+DFpeyiwvY57NiENXphG6z+B7dQ7NeZk5X04vEm"
+    "Q6h1zzeyf4LdomrUqoTciyCemhFfsZbbwwJVL9Esn8EumTm6+CzbrA3KtgcxY0bPM+l2i1"
+    "3Jaa07rF2WvhtEP8Fh3OckTqBR57anBGMWsR7C3TqQd3Z3FeSU5gnULbebxCLvGCAef4Vf"
+    "72XtPZK4sNpJxnIzdsFXCBEfDIA3CRB+5C38bI94EFH4+iiv0zex5S0bHH/rA94CHKfcYn"
+    "eoUV8n9YRGeyQPzDPB/MSQDsoNowoLen6GZjUufj1Z/hosznqwk1qb6Qt3MUNIM2qv6LMq"
+    "IpaEQ3+nJ6NEWyilh9jfR0/Paro78MZL3UQV9Bb2klAaRNs9LzNEqcX9l2ZvoiWAkdA0jH"
+    "a7BbgJ3B08JuK9NqZ4zUhltWB7NN5cMSrTbRd4DTj0Z93dBaNZdLq+NRlQKiKUzCZVKqlC"
+    "oY6NvetzDFN12iLeQZh1yLNNlEmiTeGVbzprYN/PrmXpNnJjrV/rwm8IDNcQSSMOce+Bex"
+    "o97s6SED1qV9/TlJEttbJxazj3EgfH9/k3bwnT9P+2p21FcTLV5RFuSIdFv4tqdYdVt4ZT"
+    "Yz3RZ+m+eAdSNz3chchYodkqjAQ+TZ5oKn/yZ3GpVfuB7TZx1IIe3xtaiOz3R41CuFrAyd"
+    "4CaWI1FwF+vn8Dl9qUS2sXi4gui+f7dRu7J3De3K3lXaldEnBtzWew39wNckOrIqGFl90c"
+    "3sx38BzWxgMg=="
 )
