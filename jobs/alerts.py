@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 import structlog
+from arq.constants import default_queue_name
 from tortoise.transactions import in_transaction
 
 from bot.alerts.delivery import Deliverer
@@ -66,7 +67,9 @@ async def sweep_alerts(ctx: dict[str, Any]) -> dict[str, int]:
     )
     robots = await watch_robots(service, wake)
     # Re-offering a job that is still waiting is a no-op, but costs Redis round trips: skip those.
-    queued = frozenset(str(job.job_id) for job in await service.redis.queued_jobs()) if wake else frozenset()
+    queued = (
+        frozenset(i.decode() for i in await service.redis.zrange(default_queue_name, 0, -1)) if wake else frozenset()
+    )
     await service.schedule(wake, already_queued=queued)
     if steps or pending or settled or robots:
         log.info(

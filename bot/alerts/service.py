@@ -12,6 +12,7 @@ bumps the token. A step scheduled with an old token does nothing; a cancel alway
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ CONVERSATION_KINDS: Final = (
     "user_refused",
     "user_no_response",
 )
+OFFERED_TTL_S: Final = 30.0
+OFFERED_MAX: Final = 10_000
 _ALERT_REF: Final = re.compile(r"[#＃]\s*(\d{1,12})")
 
 
@@ -131,6 +134,7 @@ class AlertService:
         self.clock = clock
         self.tz = ZoneInfo(settings.timezone)
         self.gather = timedelta(seconds=settings.alerts.gather_s)
+        self._offered: dict[str, float] = {}  # delivery job id -> when this process queued it (monotonic)
 
     @property
     def rules(self) -> AlertsFile:
@@ -466,6 +470,17 @@ class AlertService:
 
     # -- scheduling ---------------------------------------------------------------------------------
 
+    def _offered_recently(self, job_id: str) -> bool:
+        """Whether this process queued this delivery job a moment ago (then asking Redis again is a no-op
+        that costs round trips: in a storm, every step would re-offer the same supervisor's slot)."""
+        now = time.monotonic()
+        if len(self._offered) > OFFERED_MAX:
+            self._offered = {k: t for k, t in self._offered.items() if now - t < OFFERED_TTL_S}
+        if now - self._offered.get(job_id, -OFFERED_TTL_S) < OFFERED_TTL_S:
+            return True
+        self._offered[job_id] = now
+        return False
+
     async def schedule(self, wake: Wakeups, *, already_queued: frozenset[str] = frozenset()) -> None:
         """Defer arq jobs to the due times (relative to our clock, read per job: a long batch must not
         drift). Deliveries share one job per (channel, target, gather slot): a storm of steps that notify
@@ -484,7 +499,7 @@ class AlertService:
             for (channel, target), due in wake.deliveries.items():
                 slot = -(-int(due.timestamp() * 1000) // slot_ms) * slot_ms  # the due time, rounded up to a slot
                 job_id = f"deliver:{channel}:{target}:{slot}"
-                if job_id in already_queued:
+                if job_id in already_queued or self._offered_recently(job_id):
                     continue
                 delay = max(datetime.fromtimestamp(slot / 1000, UTC) - self.clock.now(), timedelta(0))
                 await self.redis.enqueue_job(DELIVER_JOB, channel, target, _job_id=job_id, _defer_by=delay)
