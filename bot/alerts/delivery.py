@@ -85,8 +85,9 @@ class Deliverer:
         ids = [int(i) for i in due[:most]]  # type: ignore[call-overload]
         wait = await self.limits.wait_s(channel, target)
         if wait > 0:
+            # The rows stay as they are (re-dating hundreds of held rows on every wake-up cost more than the
+            # sends); one job per slot comes back when the limit frees.
             later = now + timedelta(seconds=wait)
-            await Notification.filter(id__in=ids, status=NotificationStatus.PENDING).update(due_at=later)
             await self.service.schedule(Wakeups(deliveries={(channel, target): later}))
             log.info("alert delivery held by the send limit", channel=channel, target=target, wait_s=round(wait, 1))
             return 0
