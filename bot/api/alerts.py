@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from bot.alerts.service import AlertError, AlertService, Wakeups
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok
-from bot.api.routes import _int_param, time_param
+from bot.api.routes import _int_param, newest_page
 from bot.callbacks.payloads import describe_validation_error
 from bot.rules.alerts import ALERT_KINDS, MAX_LEVEL
 from models.alerts import Alert, AlertEvent, AlertLevel, AlertStatus, CancelReason, Notification, NotificationStatus
@@ -109,16 +109,7 @@ async def list_alerts(request: web.Request) -> web.Response:
         query = query.filter(conversation_id=_int_param(request, "conversation_id", 0, 1, 2**62))
     if "subject" in request.query:
         query = query.filter(subject=request.query["subject"])
-    since, until = time_param(request, "from"), time_param(request, "to")
-    if since is not None:
-        query = query.filter(opened_at__gte=since)
-    if until is not None:
-        query = query.filter(opened_at__lt=until)
-    limit = _int_param(request, "limit", 50, 1, 500)
-    offset = _int_param(request, "offset", 0, 0, 10**9)
-    total = await query.count()
-    rows = await query.order_by("-id").offset(offset).limit(limit)
-    return ok({"total": total, "items": [alert_view(a) for a in rows]})
+    return await newest_page(request, query, alert_view, time_field="opened_at")
 
 
 @routes.get("/api/alerts/{alert_id}")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import yaml
 from aiohttp import web
 from tortoise.functions import Count
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from bot.api.auth import requires
 from bot.api.envelope import ApiError, ok
@@ -21,6 +24,7 @@ from models.conversations import Conversation
 from models.messages import InboundMessage, MessageSighting
 
 routes = web.RouteTableDef()
+M = TypeVar("M", bound=Model)
 SESSION_GAP: Final = timedelta(minutes=30)
 MAX_SCAN: Final = 5000  # messages read to build a group's session list
 
@@ -52,6 +56,23 @@ def time_param(request: web.Request, name: str) -> datetime | None:
     if value.tzinfo is None:
         raise ApiError(400, f"query parameter {name} needs a time zone (e.g. +08:00 or Z)", error="bad_parameter")
     return value.astimezone(UTC)
+
+
+async def newest_page(
+    request: web.Request, query: QuerySet[M], view: Callable[[M], dict[str, Any]], *, time_field: str
+) -> web.Response:
+    """The common tail of a list endpoint: `from`/`to` on `time_field`, then `limit`/`offset` over the
+    newest first, with the total before paging."""
+    since, until = time_param(request, "from"), time_param(request, "to")
+    if since is not None:
+        query = query.filter(**{f"{time_field}__gte": since})
+    if until is not None:
+        query = query.filter(**{f"{time_field}__lt": until})
+    limit = _int_param(request, "limit", 50, 1, 500)
+    offset = _int_param(request, "offset", 0, 0, 10**9)
+    total = await query.count()
+    rows = await query.order_by("-id").offset(offset).limit(limit)
+    return ok({"total": total, "items": [view(row) for row in rows]})
 
 
 _OPENAPI_PATH: Final = Path(__file__).with_name("openapi.yaml")

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from bot.api.alerts import _body
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok
-from bot.api.routes import _int_param, time_param
+from bot.api.routes import _int_param, newest_page
 from bot.api.sessions import parse_session_id
 from bot.tasks.service import TaskEffects, TaskError, TaskService
 from models.conversations import Conversation
@@ -195,16 +195,7 @@ async def list_tasks(request: web.Request) -> web.Response:
             query = query.filter(**{name: request.query[name]})
     if "conversation_id" in request.query:
         query = query.filter(conversation_id=_int_param(request, "conversation_id", 0, 1, 2**62))
-    since, until = time_param(request, "from"), time_param(request, "to")
-    if since is not None:
-        query = query.filter(created_at__gte=since)
-    if until is not None:
-        query = query.filter(created_at__lt=until)
-    limit = _int_param(request, "limit", 50, 1, 500)
-    offset = _int_param(request, "offset", 0, 0, 10**9)
-    total = await query.count()
-    rows = await query.order_by("-id").offset(offset).limit(limit)
-    return ok({"total": total, "items": [task_view(t) for t in rows]})
+    return await newest_page(request, query, task_view, time_field="created_at")
 
 
 async def _close(request: web.Request, completed: bool) -> web.Response:
