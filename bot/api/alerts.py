@@ -6,14 +6,13 @@ from datetime import datetime
 from typing import Any, Final
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from tortoise.transactions import in_transaction
 
 from bot.alerts.service import AlertError, AlertService, Wakeups
 from bot.api.auth import CALLER, requires
-from bot.api.envelope import ApiError, ok
+from bot.api.envelope import ApiError, ok, read_body
 from bot.api.routes import _int_param, newest_page
-from bot.callbacks.payloads import describe_validation_error
 from bot.rules.alerts import ALERT_KINDS, MAX_LEVEL
 from models.alerts import Alert, AlertEvent, AlertLevel, AlertStatus, CancelReason, Notification, NotificationStatus
 
@@ -34,17 +33,6 @@ class EscalateRequest(BaseModel):
 
     escalate_to: int = Field(ge=2, le=MAX_LEVEL)
     escalate_reason: str = Field(min_length=1, max_length=255)
-
-
-async def _body(request: web.Request, model: type[BaseModel]) -> Any:
-    try:
-        raw = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}", error="malformed_body") from exc
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise ApiError(400, describe_validation_error(exc), error="invalid_request") from exc
 
 
 def _alert_id(request: web.Request) -> int:
@@ -169,7 +157,7 @@ async def alert_levels(_request: web.Request) -> web.Response:
 async def cancel_alert(request: web.Request) -> web.Response:
     """Idempotent: cancelling a closed alert answers 200 with how it was closed (`already_closed`)."""
     alert_id = _alert_id(request)
-    body: CancelRequest = await _body(request, CancelRequest)
+    body = await read_body(request, CancelRequest)
     actor = body.cancelled_by or request[CALLER].name
     service = request.app[ALERTS]
     async with in_transaction() as conn:
@@ -195,7 +183,7 @@ async def cancel_alert(request: web.Request) -> web.Response:
 @requires("manager")
 async def escalate_alert(request: web.Request) -> web.Response:
     alert_id = _alert_id(request)
-    body: EscalateRequest = await _body(request, EscalateRequest)
+    body = await read_body(request, EscalateRequest)
     service = request.app[ALERTS]
     wake = Wakeups()
     try:

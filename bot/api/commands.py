@@ -8,12 +8,11 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tortoise.functions import Count
 
 from bot.api.auth import CALLER, requires
-from bot.api.envelope import ApiError, ok
-from bot.callbacks.payloads import describe_validation_error
+from bot.api.envelope import ApiError, ok, read_body
 from bot.commands.pacing import OutgoingRefused
 from bot.commands.selection import NoRobotAvailable, health
 from bot.commands.service import ConversationNotFound, FileAttachment, OutgoingText, robot_candidates
@@ -55,13 +54,6 @@ class SendRequest(BaseModel):
         return self
 
 
-async def _json_body(request: web.Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}", error="malformed_body") from exc
-
-
 def command_view(command: Command) -> dict[str, Any]:
     return {
         "id": command.id,
@@ -96,10 +88,7 @@ def command_view(command: Command) -> dict[str, Any]:
 @routes.post("/api/messages/send")
 @requires("admin")
 async def send_message(request: web.Request) -> web.Response:
-    try:
-        body = SendRequest.model_validate(await _json_body(request))
-    except ValidationError as exc:
-        raise ApiError(400, describe_validation_error(exc), error="invalid_request") from exc
+    body = await read_body(request, SendRequest)
     conversation_id = body.conversation_id
     if conversation_id is None:
         matches = await Conversation.filter(key=body.conversation).values_list("id", flat=True)

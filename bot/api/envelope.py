@@ -6,10 +6,13 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from bot.callbacks.payloads import describe_validation_error
 
 log = structlog.get_logger(__name__)
 
@@ -85,3 +88,19 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error", method=request.method, path=request.path)
         return error_response(500, "internal error; it has been logged", "internal_error")
+
+
+B = TypeVar("B", bound=BaseModel)
+
+
+async def read_body(request: web.Request, model: type[B]) -> B:
+    """The JSON body as `model`: 400 `malformed_body` if it is not JSON, 400 `invalid_request` naming the
+    field if it does not fit."""
+    try:
+        raw: Any = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", error="malformed_body") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(400, describe_validation_error(exc), error="invalid_request") from exc

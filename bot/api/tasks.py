@@ -10,9 +10,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tortoise.transactions import in_transaction
 
-from bot.api.alerts import _body
 from bot.api.auth import CALLER, requires
-from bot.api.envelope import ApiError, ok
+from bot.api.envelope import ApiError, ok, read_body
 from bot.api.routes import _int_param, newest_page
 from bot.api.sessions import parse_session_id
 from bot.tasks.service import TaskEffects, TaskError, TaskService
@@ -122,7 +121,7 @@ def _error(exc: TaskError) -> ApiError:
 @routes.post("/api/after-sales/auto-assign")
 @requires("staff")
 async def auto_assign(request: web.Request) -> web.Response:
-    body: AssignRequest = await _body(request, AssignRequest)
+    body = await read_body(request, AssignRequest)
     service = request.app[TASKS]
     actor = request[CALLER].name
     effects = TaskEffects()
@@ -200,7 +199,7 @@ async def list_tasks(request: web.Request) -> web.Response:
 
 async def _close(request: web.Request, completed: bool) -> web.Response:
     task_id = _task_id(request)
-    body: CloseRequest = await _body(request, CloseRequest)
+    body = await read_body(request, CloseRequest)
     service = request.app[TASKS]
     try:
         async with in_transaction() as conn:
@@ -227,7 +226,7 @@ async def cancel_task(request: web.Request) -> web.Response:
 @requires("staff")
 async def reassign_task(request: web.Request) -> web.Response:
     task_id = _task_id(request)
-    body: ReassignRequest = await _body(request, ReassignRequest)
+    body = await read_body(request, ReassignRequest)
     service = request.app[TASKS]
     effects = TaskEffects()
     actor = request[CALLER].name

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import CALLER, requires
-from bot.api.envelope import ApiError, ok
-from bot.callbacks.payloads import describe_validation_error
+from bot.api.envelope import ApiError, ok, read_body
 from bot.keys import LLM, RULES, SETTINGS
 from bot.understanding.engine import ContextMessage, MessageInput
 from bot.understanding.fallback import classify_with_fallback
@@ -56,14 +55,7 @@ async def message_types(request: web.Request) -> web.Response:
 @routes.post("/api/messages/identify-type")
 @requires("staff")
 async def identify_type(request: web.Request) -> web.Response:
-    try:
-        raw: Any = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}", error="malformed_body") from exc
-    try:
-        body = IdentifyRequest.model_validate(raw)
-    except ValidationError as exc:
-        raise ApiError(400, describe_validation_error(exc), error="invalid_request") from exc
+    body = await read_body(request, IdentifyRequest)
     rules = request.app[RULES].current
     context = tuple(ContextMessage(role=c.role, text=c.content, sender=c.sender_name) for c in body.context)
     msg = MessageInput(body.message, body.sender_role, body.sender_name, None, context)
