@@ -28,11 +28,13 @@ from bot.clock import Clock
 from bot.commands.pacing import OutgoingRefused
 from bot.commands.selection import NoRobotAvailable
 from bot.commands.service import Commands, ConversationNotFound, OutgoingText
+from bot.db import connection
 from bot.rules.assignment import AssignmentFile
 from bot.rules.people import Directory, PersonRule
 from bot.settings import Settings
 from bot.tasks.assign import Candidate, Choice, NoOne, choose
-from models.alerts import CancelReason
+from models.alerts import Alert, AlertStatus, CancelReason
+from models.conversations import Conversation
 from models.tasks import OPEN_TASK_STATUSES, AfterSalesTask, Cooperation, TaskEvent, TaskStatus, UserResponse
 
 log = structlog.get_logger(__name__)
@@ -448,8 +450,6 @@ class TaskService:
         return "timeout"
 
     async def _where(self, task: AfterSalesTask, conn: BaseDBAsyncClient) -> str:
-        from models.conversations import Conversation  # noqa: PLC0415 - one lookup, only when alerting
-
         found = await Conversation.filter(id=task.conversation_id).using_db(conn).first()
         return found.name if found is not None else ""
 
@@ -553,37 +553,51 @@ class TaskService:
         effects = TaskEffects()
         rules = self.rules.assignment
         counts = {"reassigned": 0, "assigned": 0, "overdue": 0, "checks": 0}
-        on_shift = {c.name for c in await self.candidates(now, _conn()) if c.on_shift}
+        on_shift = {c.name for c in await self.candidates(now, connection()) if c.on_shift}
         untouched = now - timedelta(minutes=rules.reassign_untouched_minutes)
+        overdue_before = now - timedelta(hours=rules.overdue_hours)
+        open_overdue = Alert.filter(kind="task_overdue", status=AlertStatus.OPEN)
+        alerted = {str(subject) for subject in await open_overdue.values_list("subject", flat=True)}
         for task in await AfterSalesTask.filter(status__in=OPEN_TASK_STATUSES).order_by("id").limit(2000):
-            async with in_transaction() as conn:
-                if task.assignee is None:
-                    counts["assigned"] += isinstance(await self.assign(task, now, conn, effects), Choice)
-                elif (rules.reassign_off_shift and task.assignee not in on_shift) or (
+            reassign = task.assignee is not None and (
+                (rules.reassign_off_shift and task.assignee not in on_shift)
+                or (
                     task.status == TaskStatus.ASSIGNED
                     and task.staff_follow_up_time is None
                     and task.assigned_at is not None
                     and task.assigned_at <= untouched
-                ):
-                    found = await self.assign(task, now, conn, effects, exclude=(task.assignee,), actor="auto")
-                    counts["reassigned"] += isinstance(found, Choice)
-                if self.alerts is not None and task.created_at <= now - timedelta(hours=rules.overdue_hours):
-                    spec = AlertSpec(
-                        kind="task_overdue",
-                        subject=f"task:{task.id}",
-                        conversation_id=task.conversation_id,
-                        where=await self._where(task, conn),
-                        detail=(
-                            f"任务 #{task.id}（{task.task_type}，{task.user}）超过 {rules.overdue_hours:g} 小时未完成"
-                        ),
-                        recur=False,
-                    )
-                    counts["overdue"] += (await self.alerts.open(spec, now, conn, effects.alerts)).created
+                )
+            )
+            overdue = self.alerts is not None and task.created_at <= overdue_before and f"task:{task.id}" not in alerted
+            if task.assignee is None or reassign or overdue:  # a transaction only when there is work
+                async with in_transaction() as conn:
+                    if task.assignee is None:
+                        counts["assigned"] += isinstance(await self.assign(task, now, conn, effects), Choice)
+                    elif reassign:
+                        found = await self.assign(task, now, conn, effects, exclude=(task.assignee,), actor="auto")
+                        counts["reassigned"] += isinstance(found, Choice)
+                    if overdue:
+                        counts["overdue"] += await self._alert_overdue(task, now, conn, effects)
             if task.response_due_at is not None and task.response_due_at <= now - timedelta(seconds=2):
                 effects.checks[task.id] = (task.response_token, task.response_due_at)
                 counts["checks"] += 1
         await self.schedule(effects)
         return counts
+
+    async def _alert_overdue(
+        self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: TaskEffects
+    ) -> bool:
+        assert self.alerts is not None
+        hours = self.rules.assignment.overdue_hours
+        spec = AlertSpec(
+            kind="task_overdue",
+            subject=f"task:{task.id}",
+            conversation_id=task.conversation_id,
+            where=await self._where(task, conn),
+            detail=f"任务 #{task.id}（{task.task_type}，{task.user}）超过 {hours:g} 小时未完成",
+            recur=False,
+        )
+        return (await self.alerts.open(spec, now, conn, effects.alerts)).created
 
     # -- after the commit -----------------------------------------------------------------------------
 
@@ -612,9 +626,3 @@ class TaskService:
         self, task_id: int, action: str, actor: str, detail: str, *, now: datetime, conn: BaseDBAsyncClient
     ) -> None:
         await TaskEvent.create(task_id=task_id, at=now, action=action, actor=actor[:128], detail=detail, using_db=conn)
-
-
-def _conn() -> BaseDBAsyncClient:
-    from bot.db import connection  # noqa: PLC0415 - the default connection, outside any transaction
-
-    return connection()
