@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import structlog
 from arq.constants import default_queue_name
+from tortoise.functions import Min
 from tortoise.transactions import in_transaction
 
 from bot.alerts.delivery import Deliverer
@@ -52,10 +53,13 @@ async def sweep_alerts(ctx: dict[str, Any]) -> dict[str, int]:
     )
     for alert_id, token, due in steps:
         wake.step(int(alert_id), int(token), due)
+    # One row per target, not per notification: rows held by a send limit stay due (thousands in a storm).
     pending = await (
         Notification.filter(status=NotificationStatus.PENDING, due_at__lte=now - GRACE)
+        .group_by("channel", "target")
+        .annotate(first=Min("due_at"))
         .limit(SWEEP_LIMIT)
-        .values_list("channel", "target", "due_at")
+        .values_list("channel", "target", "first")
     )
     for channel, target, due in pending:
         wake.deliver(str(channel), str(target), due)
@@ -75,7 +79,7 @@ async def sweep_alerts(ctx: dict[str, Any]) -> dict[str, int]:
         log.info(
             "alert sweep",
             steps=len(steps),
-            deliveries=len({(c, t) for c, t, _ in pending}),
+            deliveries=len(pending),
             unknown=settled,
             robot_alerts=robots,
         )
