@@ -158,11 +158,6 @@ def plan_step(policy: Policy, opened_at: datetime, level: int, now: datetime) ->
     return Step("escalate", level + 1, next_due(policy, opened_at, level + 1))
 
 
-def raise_to(policy: Policy, opened_at: datetime, level: int) -> datetime:
-    """After moving to `level` (recurrence, manual escalation): when the next step is due."""
-    return next_due(policy, opened_at, level)
-
-
 @dataclass(frozen=True)
 class Planned:
     channel: str

@@ -27,7 +27,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from bot.alerts.policy import Policy, plan_level, plan_step, raise_to, snapshot, target_of
+from bot.alerts.policy import Policy, next_due, plan_level, plan_step, snapshot, target_of
 from bot.clock import Clock
 from bot.rules.alerts import MAX_LEVEL, AlertsFile
 from bot.rules.people import Directory
@@ -150,7 +150,7 @@ class AlertService:
             policy = snapshot(self.rules, spec.kind, self.directory, now, self.tz)
             level = self.rules.kinds[spec.kind].start_level  # type: ignore[index]
             uid = uuid.uuid4().hex
-            due = raise_to(policy, now, level)
+            due = next_due(policy, now, level)
             fresh = Alert(
                 uid=uid,
                 kind=spec.kind,
@@ -221,7 +221,7 @@ class AlertService:
     ) -> bool:
         """Move an open alert to `level` and notify that level; False if it changed under us."""
         policy = Policy.from_json(alert.policy)
-        due = raise_to(policy, alert.opened_at, level)
+        due = next_due(policy, alert.opened_at, level)
         token = alert.step_token + 1
         changed = await (
             Alert.filter(id=alert.id, status=AlertStatus.OPEN, step_token=alert.step_token)
