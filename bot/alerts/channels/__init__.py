@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from bot.alerts.channels.aliyun import AliyunRpc, AliyunSms, AliyunVoice
 from bot.alerts.channels.base import AlertDigest, Channel, ChannelError, NotConfigured, Recipient, Sent
-from bot.alerts.channels.common import report
+from bot.alerts.channels.common import Reported
 from bot.alerts.channels.tencent import SMS_SERVICE, VOICE_SERVICE, TencentApi, TencentSms, TencentVoice
 from bot.alerts.channels.wecom import WeComApp, WeComWebhook
 from bot.clock import Clock
@@ -30,17 +30,14 @@ __all__ = [
 ]
 
 
-class Unavailable:
+class Unavailable(Reported):
     """A channel turned off in the settings (`phone_provider: null`)."""
 
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
         self._reason = reason
 
-    async def send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
-        return await report(self.name, recipient, digest, self._refuse())
-
-    async def _refuse(self) -> Sent:
+    async def _send(self, recipient: Recipient, digest: AlertDigest) -> Sent:  # noqa: ARG002 - refuses any
         raise NotConfigured(self._reason)
 
 

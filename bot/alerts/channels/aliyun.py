@@ -17,9 +17,9 @@ from yarl import URL
 
 from bot.alerts.channels.base import AlertDigest, ChannelError, Recipient, Sent
 from bot.alerts.channels.common import (
+    Reported,
     national_phone,
     overloaded,
-    report,
     request,
     require,
     require_phone,
@@ -94,15 +94,12 @@ class AliyunRpc:
         raise ChannelError(f"{what}: {code} {answer.get('Message', '')}", retryable=False, code=code)
 
 
-class AliyunSms:
+class AliyunSms(Reported):
     name: str = "sms"
 
     def __init__(self, settings: AliyunSettings, rpc: AliyunRpc) -> None:
         self._settings = settings
         self._rpc = rpc
-
-    async def send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
-        return await report(self.name, recipient, digest, self._send(recipient, digest))
 
     async def _send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
         s = self._settings
@@ -127,15 +124,12 @@ class AliyunSms:
         return Sent("aliyun", str(biz_id) if biz_id else None)
 
 
-class AliyunVoice:
+class AliyunVoice(Reported):
     name: str = "phone"
 
     def __init__(self, settings: AliyunSettings, rpc: AliyunRpc) -> None:
         self._settings = settings
         self._rpc = rpc
-
-    async def send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
-        return await report(self.name, recipient, digest, self._send(recipient, digest))
 
     async def _send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
         s = self._settings

@@ -129,3 +129,15 @@ async def report(channel: str, recipient: Recipient, digest: AlertDigest, sendin
         raise
     log.info("alert notification sent", **fields, provider=sent.provider, provider_id=sent.provider_id)
     return sent
+
+
+class Reported:
+    """A channel whose every send is logged once, by `report`; subclasses write `_send`."""
+
+    name: str
+
+    async def send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
+        return await report(self.name, recipient, digest, self._send(recipient, digest))
+
+    async def _send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
+        raise NotImplementedError

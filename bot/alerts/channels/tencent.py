@@ -14,7 +14,15 @@ import aiohttp
 from yarl import URL
 
 from bot.alerts.channels.base import AlertDigest, ChannelError, Recipient, Sent
-from bot.alerts.channels.common import e164_phone, overloaded, report, request, require, require_phone, template_values
+from bot.alerts.channels.common import (
+    Reported,
+    e164_phone,
+    overloaded,
+    request,
+    require,
+    require_phone,
+    template_values,
+)
 from bot.alerts.channels.signing import tc3_sign
 from bot.clock import Clock, SystemClock
 from bot.settings import TencentSettings
@@ -88,15 +96,12 @@ class TencentApi:
         return response
 
 
-class TencentSms:
+class TencentSms(Reported):
     name: str = "sms"
 
     def __init__(self, settings: TencentSettings, api: TencentApi) -> None:
         self._settings = settings
         self._api = api
-
-    async def send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
-        return await report(self.name, recipient, digest, self._send(recipient, digest))
 
     async def _send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
         s = self._settings
@@ -126,15 +131,12 @@ class TencentSms:
         return Sent("tencent", str(serial) if serial else None)
 
 
-class TencentVoice:
+class TencentVoice(Reported):
     name: str = "phone"
 
     def __init__(self, settings: TencentSettings, api: TencentApi) -> None:
         self._settings = settings
         self._api = api
-
-    async def send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
-        return await report(self.name, recipient, digest, self._send(recipient, digest))
 
     async def _send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
         s = self._settings

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from yarl import URL
 
 from bot.alerts.channels.base import AlertDigest, ChannelError, NotConfigured, Recipient, Sent
-from bot.alerts.channels.common import Reply, clip_utf8, overloaded, report, request, require
+from bot.alerts.channels.common import Reply, Reported, clip_utf8, overloaded, request, require
 from bot.clock import Clock, SystemClock
 from bot.settings import WebhookSettings, WeComSettings
 
@@ -84,7 +84,7 @@ class TokenCache:
                 log.warning("wecom token cache delete failed", error=str(exc))
 
 
-class WeComApp:
+class WeComApp(Reported):
     name: str = "wecom_app"
 
     def __init__(
@@ -103,9 +103,6 @@ class WeComApp:
         self._tokens = TokenCache(redis, clock or SystemClock())
         self._key = CACHE_KEY.format(corp_id=settings.corp_id, agent_id=settings.agent_id)
         self._lock = asyncio.Lock()  # one gettoken at a time in this process
-
-    async def send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
-        return await report(self.name, recipient, digest, self._send(recipient, digest))
 
     async def _send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
         s = self._settings
@@ -172,7 +169,7 @@ class WeComApp:
         return token, expires_in
 
 
-class WeComWebhook:
+class WeComWebhook(Reported):
     name: str = "wecom_webhook"
 
     def __init__(self, settings: WebhookSettings, session: aiohttp.ClientSession, *, timeout_s: float) -> None:
@@ -180,9 +177,6 @@ class WeComWebhook:
         self._session = session
         self._base = URL(settings.api_base.rstrip("/"))
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-
-    async def send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
-        return await report(self.name, recipient, digest, self._send(recipient, digest))
 
     async def _send(self, recipient: Recipient, digest: AlertDigest) -> Sent:
         require("webhook", [("key", self._settings.key)])
