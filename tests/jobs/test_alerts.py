@@ -24,19 +24,16 @@ from bot.alerts.ratelimit import SendLimits
 from bot.alerts.service import AlertService, AlertSpec, Wakeups
 from bot.api.alerts import ALERTS
 from bot.app import create_app
-from bot.callbacks.payloads import MessageCallback
 from bot.clock import FrozenClock
 from bot.commands.service import Commands
 from bot.db import open_db
-from bot.ingest.incoming import normalise
-from bot.ingest.writer import IngestWriter, backend_for
 from bot.queue import arq_redis
 from bot.reference import load_directory, sync_reference_data
 from bot.understanding.store import RuleStore
 from handlers.pipeline import Services
 from handlers.steps import FULL_STEPS
 from jobs.alerts import sweep_alerts
-from jobs.processing import WorkerDeps, drain_conversation
+from jobs.processing import WorkerDeps
 from models.alerts import Alert, AlertStatus, Notification, NotificationStatus
 from models.commands import Command, CommandStatus
 from models.messages import InboundMessage
@@ -45,6 +42,7 @@ from tests.bot.wecom.test_callback import AES_KEY, CORP_ID, TOKEN, encrypt, quer
 from tests.bot.wecom.test_callback import body as wecom_body
 from tests.conftest import build_settings
 from tests.fakes.providers import FakeProviders, run_fake_providers
+from tests.jobs import chat
 
 COMPLAINT = "说好的收益呢？一分钱没看到"
 WECOM_IDS = {"售后小王": "wangxiao", "售后小李": "lixiao", "张经理": "zhangjl"}
@@ -80,16 +78,8 @@ async def env(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) -
             await redis.aclose()
 
 
-async def say(env: Env, text: str, sender: str = "号主A") -> InboundMessage:
-    writer = IngestWriter(backend=backend_for(env.deps.settings.database.url, timedelta(seconds=15)), max_batch=10)
-    await writer.start()
-    body = {"spoken": text, "receivedName": sender, "groupName": "客户群1", "roomType": 1, "atMe": False}
-    stored = await writer.submit(normalise("wt-robot-1", MessageCallback.model_validate(body), env.clock.now()))
-    await writer.stop()
-    message = await InboundMessage.get(id=stored.message_id)
-    await drain_conversation(env.deps, message.conversation_id)  # type: ignore[attr-defined]
-    await message.refresh_from_db()
-    return message
+async def say(env: Env, text: str, sender: str = "号主A", group: str = "客户群1") -> InboundMessage:
+    return await chat.say(env.deps, text, sender, group)
 
 
 async def run_due(env: Env) -> None:
@@ -216,23 +206,12 @@ async def test_a_second_complaint_moves_the_alert_up_at_once(env: Env) -> None:
 async def test_staff_closing_an_alert_by_id_from_another_group(env: Env) -> None:
     message = await say(env, COMPLAINT)
     alert = await Alert.get(source_message_id=message.id)
-    await say_in(env, f"已处理 #{alert.id}", sender="张经理", group="管理群")
+    await say(env, f"已处理 #{alert.id}", sender="张经理", group="管理群")
     await alert.refresh_from_db()
     assert (alert.status, alert.cancel_reason, alert.cancelled_by) == (AlertStatus.CANCELLED, "manual", "张经理")
     await run_due(env)
     assert env.fakes.wecom.calls == []  # cancelled before its first delivery: skipped, never sent
     assert {r.status for r in await Notification.filter(alert_id=alert.id)} == {NotificationStatus.SKIPPED}
-
-
-async def say_in(env: Env, text: str, sender: str, group: str) -> InboundMessage:
-    writer = IngestWriter(backend=backend_for(env.deps.settings.database.url, timedelta(seconds=15)), max_batch=10)
-    await writer.start()
-    body = {"spoken": text, "receivedName": sender, "groupName": group, "roomType": 1, "atMe": False}
-    stored = await writer.submit(normalise("wt-robot-1", MessageCallback.model_validate(body), env.clock.now()))
-    await writer.stop()
-    message = await InboundMessage.get(id=stored.message_id)
-    await drain_conversation(env.deps, message.conversation_id)  # type: ignore[attr-defined]
-    return message
 
 
 async def test_a_provider_failure_is_retried_only_when_it_surely_did_not_act(env: Env) -> None:

@@ -12,25 +12,22 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from bot.alerts.service import AlertService
-from bot.callbacks.payloads import MessageCallback
 from bot.clock import FrozenClock
 from bot.commands.service import Commands
 from bot.db import open_db
-from bot.ingest.incoming import normalise
-from bot.ingest.writer import IngestWriter, backend_for
 from bot.queue import arq_redis
 from bot.reference import load_directory, sync_reference_data
 from bot.tasks.service import TaskError, TaskService
 from bot.understanding.store import RuleStore
 from handlers.pipeline import Services
 from handlers.steps import FULL_STEPS
-from jobs.processing import WorkerDeps, drain_conversation
+from jobs.processing import WorkerDeps
 from jobs.tasks import sweep_tasks
 from models.alerts import Alert, AlertStatus
 from models.commands import Command
-from models.messages import InboundMessage
 from models.tasks import AfterSalesTask, Cooperation, TaskEvent, TaskStatus, UserResponse
 from tests.conftest import build_settings
+from tests.jobs.chat import say
 
 UTC_10 = 2  # 10:00 in Shanghai is 02:00 UTC: 售后小王 (09-21) is on shift, 售后小李 (13-23) is not
 
@@ -57,18 +54,6 @@ def tasks_of(deps: WorkerDeps) -> TaskService:
     assert deps.services is not None
     assert deps.services.tasks is not None
     return deps.services.tasks
-
-
-async def say(deps: WorkerDeps, text: str, sender: str, group: str = "客户群1") -> InboundMessage:
-    writer = IngestWriter(backend=backend_for(deps.settings.database.url, timedelta(seconds=15)), max_batch=10)
-    await writer.start()
-    body = {"spoken": text, "receivedName": sender, "groupName": group, "roomType": 1, "atMe": False}
-    stored = await writer.submit(normalise("wt-robot-1", MessageCallback.model_validate(body), deps.clock.now()))
-    await writer.stop()
-    message = await InboundMessage.get(id=stored.message_id)
-    await drain_conversation(deps, message.conversation_id)  # type: ignore[attr-defined]
-    await message.refresh_from_db()
-    return message
 
 
 async def due_checks(deps: WorkerDeps) -> list[str]:
