@@ -11,27 +11,15 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Mapping
-from typing import Final
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import Clock
+from bot.worktool.ratelimit import SLIDING_WINDOW
 
 log = structlog.get_logger(__name__)
-
-_ACQUIRE: Final = """
-local key, limit, window, now = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-if redis.call('ZCARD', key) < limit then
-  redis.call('ZADD', key, now, ARGV[3])
-  redis.call('PEXPIRE', key, window)
-  return 0
-end
-local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
-"""
 
 
 class SendLimits:
@@ -40,7 +28,7 @@ class SendLimits:
         self._redis = redis
         self._clock = clock
         self._limits = dict(limits)
-        self._script = redis.register_script(_ACQUIRE)
+        self._script = redis.register_script(SLIDING_WINDOW)
         self._local: defaultdict[str, deque[float]] = defaultdict(deque)
 
     async def wait_s(self, channel: str, target: str) -> float:

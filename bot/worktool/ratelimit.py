@@ -25,10 +25,17 @@ KEY: Final = "hub:worktool:requests"
 EDGE_MARGIN_MS: Final = 500
 LOCAL_SHARE: Final = 3  # without Redis: server, worker and one spare process each get a third
 
-_ACQUIRE: Final = """
+# A sliding-window log: admit (0) or the milliseconds until a slot frees. ARGV: limit, window ms, a unique
+# member, and optionally "now" in ms (the caller's clock; without it Redis' own, which every process shares).
+SLIDING_WINDOW: Final = """
 local key, limit, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now
+if ARGV[4] then
+  now = tonumber(ARGV[4])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 if redis.call('ZCARD', key) < limit then
   redis.call('ZADD', key, now, ARGV[3])
@@ -49,7 +56,7 @@ class RequestBudget:
         self._redis = redis
         self._requests = requests
         self._window_ms = int(window_s * 1000) + EDGE_MARGIN_MS
-        self._script = redis.register_script(_ACQUIRE)
+        self._script = redis.register_script(SLIDING_WINDOW)
         self._local: deque[float] = deque()
         self._redis_ok = True
 
