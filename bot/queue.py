@@ -16,9 +16,10 @@ from typing import Final
 import structlog
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
-from tortoise.functions import Max, Min
 
-from models.messages import InboundMessage, ProcessingState
+from bot.db import connection
+from models.conversations import Conversation
+from models.messages import PENDING_CONVERSATIONS_SQL, InboundMessage
 
 log = structlog.get_logger(__name__)
 
@@ -104,25 +105,31 @@ class Enqueuer:
                 await asyncio.sleep(self._interval_s)
 
 
-async def pending_work(now: datetime, grace: timedelta, limit: int = 5000) -> dict[int, int]:
+async def pending_work(now: datetime, grace: timedelta) -> dict[int, int]:
     """Conversations whose oldest pending message is older than `grace`: {conversation: newest pending id}.
 
-    Index-only over pending rows (a backlog can be large while the worker is down), then one primary-key
-    lookup per conversation for the age of its oldest pending message.
+    Over the pending rows only (the partial index; a backlog can be large while the worker is down),
+    then one primary-key lookup per conversation for the age of its oldest pending message.
     """
-    rows = await (
-        InboundMessage.filter(state=ProcessingState.PENDING)
-        .group_by("conversation_id")
-        .annotate(first=Min("id"), upto=Max("id"))
-        .limit(limit)
-        .values_list("conversation_id", "first", "upto")
-    )
+    rows = await connection().execute_query_dict(PENDING_CONVERSATIONS_SQL)  # at most 5,000 per sweep
     if not rows:
         return {}
-    firsts = {int(first): (int(conv), int(upto)) for conv, first, upto in rows}
+    firsts = {int(row["first"]): (int(row["conversation_id"]), int(row["upto"])) for row in rows}
+    await _mend_marks({conv: first for first, (conv, _) in firsts.items()})
     cutoff = now - grace
     aged = await InboundMessage.filter(id__in=list(firsts), received_at__lte=cutoff).values_list("id", flat=True)
     return dict(firsts[int(mid)] for mid in aged)  # type: ignore[call-overload]
+
+
+async def _mend_marks(first_pending: dict[int, int]) -> None:
+    """A conversation whose processed_upto mark is at or above a pending message would never get it
+    processed: lower the mark to just below it (never expected; said loudly if it happens)."""
+    marks = await Conversation.filter(id__in=list(first_pending)).values_list("id", "processed_upto")
+    for conv_id, upto in marks:
+        first = first_pending[int(conv_id)]
+        if int(upto) >= first:
+            await Conversation.filter(id=conv_id, processed_upto__gte=first).update(processed_upto=first - 1)
+            log.warning("processed_upto was above a pending message; lowered", conversation_id=conv_id, mark=upto)
 
 
 async def sweep(redis: ArqRedis, now: datetime, grace: timedelta) -> int:

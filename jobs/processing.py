@@ -16,6 +16,8 @@ from typing import Any, Final
 import structlog
 from arq.connections import ArqRedis
 from redis.asyncio.lock import Lock
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from bot.alerts.delivery import Deliverer
@@ -96,10 +98,19 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
         return Turn.IDLE if result.processed == 0 else Turn.MORE
 
     async def pending() -> bool:
-        return await InboundMessage.exists(conversation_id=conversation_id, state=ProcessingState.PENDING)
+        return await _pending(conversation_id).exists()
 
     await work_exclusively(deps.redis, f"hub:lock:conversation:{conversation_id}", ttl, turn, pending)
     return total
+
+
+def _pending(conversation_id: int) -> QuerySet[InboundMessage]:
+    """A conversation's pending messages, oldest first. Looked for above its processed_upto mark, so the
+    (conversation_id, id) range starts where processing stopped, not at the conversation's first message."""
+    mark = Subquery(Conversation.filter(id=conversation_id).values("processed_upto"))
+    return InboundMessage.filter(conversation_id=conversation_id, id__gt=mark, state=ProcessingState.PENDING).order_by(
+        "id"
+    )
 
 
 async def _wake(
@@ -124,11 +135,7 @@ async def _llm_hints(
     services = deps.services
     if services is None or services.llm is None or not services.llm.enabled:
         return {}
-    pending = await (
-        InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING)
-        .order_by("id")
-        .limit(deps.settings.processing.batch_size)
-    )
+    pending = await _pending(conversation_id).limit(deps.settings.processing.batch_size)
     ctx = StepContext(deps.directory, deps.clock.now(), connection(), services, services.rules.current)
     return await llm_hints(pending, ctx, renew)
 
@@ -156,13 +163,7 @@ async def process_batch(
 async def _process_batch_once(conversation_id: int, deps: WorkerDeps, hints: dict[int, Classification]) -> BatchResult:
     size = deps.settings.processing.batch_size
     async with in_transaction() as conn:
-        messages = await (
-            InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING)
-            .using_db(conn)
-            .order_by("id")
-            .limit(size)
-            .select_for_update()
-        )
+        messages = await _pending(conversation_id).using_db(conn).limit(size).select_for_update()
         wake: set[str] = set()
         alerts = Wakeups()
         checks: dict[int, tuple[int, datetime]] = {}
@@ -174,7 +175,11 @@ async def _process_batch_once(conversation_id: int, deps: WorkerDeps, hints: dic
         if not messages:
             return BatchResult(0, blocked=False)
         # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
-        await Conversation.filter(id=conversation_id).using_db(conn).update(last_message_at=messages[-1].received_at)
+        await (
+            Conversation.filter(id=conversation_id)
+            .using_db(conn)
+            .update(last_message_at=messages[-1].received_at, processed_upto=messages[-1].id)
+        )
         heard: dict[str, datetime] = {}
         sightings = await (
             MessageSighting.filter(message_id__in=[m.id for m in messages])
@@ -215,14 +220,16 @@ async def _process_singly(
     conversation_id: int, deps: WorkerDeps, size: int, hints: dict[int, Classification]
 ) -> BatchResult:
     processed = 0
-    pending = await (
-        InboundMessage.filter(conversation_id=conversation_id, state=ProcessingState.PENDING).order_by("id").limit(size)
-    )
+    pending = await _pending(conversation_id).limit(size)
     for message in pending:
         try:
             async with in_transaction() as conn:
                 update = await _process_one(message, deps, conn, hints)
-                await Conversation.filter(id=conversation_id).using_db(conn).update(last_message_at=message.received_at)
+                await (
+                    Conversation.filter(id=conversation_id)
+                    .using_db(conn)
+                    .update(last_message_at=message.received_at, processed_upto=message.id)
+                )
             processed += 1
             await _wake(deps, update.wake, update.alerts, update.task_checks)
         except _TakenElsewhere:
@@ -236,6 +243,8 @@ async def _process_singly(
                 attempts=attempts, error=f"{type(exc).__name__}: {exc}"[:2000], state=state
             )
             log.exception("message processing failed", message_id=message.id, attempts=attempts, state=state.value)
+            if state is ProcessingState.FAILED:  # given up on: later messages go ahead
+                await Conversation.filter(id=conversation_id).update(processed_upto=message.id)
             if state is ProcessingState.PENDING:
                 return BatchResult(processed, blocked=True)  # retried by the sweeper; later messages wait
     return BatchResult(processed, blocked=False)

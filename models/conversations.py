@@ -17,6 +17,9 @@ class Conversation(Model):
     room_type = fields.SmallIntField(default=0)
     created_at = fields.DatetimeField()
     last_message_at = fields.DatetimeField(null=True)
+    # Every message of the conversation with an id up to this one has been processed (or has failed for
+    # good): the worker handles a conversation strictly in order, so its pending messages lie above it.
+    processed_upto = fields.BigIntField(default=0)
     # Staff took over: the bot does not reply here until then (re-checked right before a reply is sent).
     bot_paused_until = fields.DatetimeField(null=True)
     paused_by = fields.CharField(max_length=255, null=True)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
     from models.conversations import Conversation
+
+
+# Queries that should use the partial pending index (migration 4) carry its predicate as a literal: the
+# index serves only those, and tortoise binds filter values as parameters, hence the raw SQL.
+PENDING_COUNT_SQL: Final = 'SELECT COUNT(*) AS "n" FROM "inbound_messages" WHERE "state" = \'pending\''
+# Grouped by an expression (+x): grouping by the column itself made SQLite walk the whole
+# (conversation_id, id) index for its order instead of the few pending rows.
+PENDING_CONVERSATIONS_SQL: Final = (
+    'SELECT +"conversation_id" AS "conversation_id", MIN("id") AS "first", MAX("id") AS "upto" '
+    'FROM "inbound_messages" WHERE "state" = \'pending\' GROUP BY 1 LIMIT 5000'
+)
 
 
 class ProcessingState(StrEnum):
@@ -57,11 +68,12 @@ class InboundMessage(Model):
     class Meta:
         table = "inbound_messages"
         # Only what processing reads; dedup uses the ingest process's mirror (bot/ingest/recent.py),
-        # so no random-key index slows every insert.
-        indexes = (
-            ("state", "conversation_id", "id"),  # a conversation's pending messages; the sweeper
-            ("conversation_id", "id"),  # a conversation's recent messages: the classifier's context, sessions
-        )
+        # so no random-key index slows every insert. A conversation's pending messages are found by
+        # (conversation_id, id) above Conversation.processed_upto. The sweeper's "which conversations have
+        # pending messages" uses a partial index, `(id) WHERE state = 'pending'`, created in migration 4
+        # (tortoise cannot declare one): new rows land at its end (one page per batch, where the former
+        # (state, conversation_id, id) took one page per message) and it shrinks as the worker keeps up.
+        indexes = (("conversation_id", "id"),)
 
 
 class MessageSighting(Model):

@@ -24,7 +24,7 @@ class Verdict(StrEnum):
     REDELIVERY = "redelivery"  # this robot reported it before: nothing new (maybe its messageId)
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A stored (or just accepted) message that a callback may repeat."""
 

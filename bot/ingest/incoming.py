@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from tortoise.fields.data import JSON_DUMPS
 
@@ -18,16 +17,16 @@ GROUP_ROOM_TYPES: Final = frozenset({1, 3})
 PRIVATE_ROOM_TYPES: Final = frozenset({2, 4})
 
 
-@dataclass(frozen=True, slots=True)
-class ConversationRef:
+# NamedTuples, not frozen dataclasses: both are built for every callback, and a frozen dataclass's
+# __init__ (one object.__setattr__ per field) cost three times as much (scripts/bench_ingest.py).
+class ConversationRef(NamedTuple):
     kind: ConversationKind
     key: str  # groupRemark || groupName for groups, the contact's name for private chats
     name: str  # the display name as sent (groupName), kept for rename history
     room_type: int
 
 
-@dataclass(frozen=True, slots=True)
-class Incoming:
+class Incoming(NamedTuple):
     robot_id: str
     conversation: ConversationRef
     sender: str

@@ -93,14 +93,11 @@ class RecentMessages:
         """After a commit: mirror the batch's messages and reports, move the marks."""
         for message_id in sorted(candidates):
             candidate = candidates[message_id]
-            if message_id not in self._time:
-                if message_id <= self.last_message_id:
-                    continue  # already evicted: too old to matter
+            if message_id in self._time:
+                self._merge(message_id, candidate)
+            elif message_id > self.last_message_id:  # below it: already evicted, too old to matter
                 self._add(message_id, candidate.content_hash, candidate.received_at.timestamp())
-            if candidate.first_robot:
-                self._add_sighting(message_id, candidate.first_robot, candidate.sightings.get(candidate.first_robot))
-            for robot, ext in candidate.sightings.items():
-                self._add_sighting(message_id, robot, ext)
+                self._merge(message_id, candidate)
         self.last_message_id = max(self.last_message_id, last_message_id)
         self.last_sighting_id = max(self.last_sighting_id, last_sighting_id)
 
@@ -118,6 +115,20 @@ class RecentMessages:
         self._seen.setdefault(message_id, ())
         self._by_hash[content_hash] = (*self._by_hash.get(content_hash, ()), message_id)
         self._order.append(message_id)
+
+    def _merge(self, message_id: int, candidate: Candidate) -> None:
+        sightings = candidate.sightings
+        if not self._seen[message_id] and next(iter(sightings), None) == candidate.first_robot:
+            # A message this batch created (the common case): its reports in order, the creator first.
+            self._seen[message_id] = tuple(sightings.items())
+            for ext in sightings.values():
+                if ext:
+                    self._by_ext.setdefault(ext, message_id)
+            return
+        if candidate.first_robot:
+            self._add_sighting(message_id, candidate.first_robot, sightings.get(candidate.first_robot))
+        for robot, ext in sightings.items():
+            self._add_sighting(message_id, robot, ext)
 
     def _add_sighting(self, message_id: int, robot: str, ext: str | None) -> None:
         seen = self._seen.get(message_id)

@@ -34,6 +34,7 @@ MESSAGE_COLUMNS: Final = (
 SIGHTING_COLUMNS: Final = ("message_id", "robot_id", "external_id", "at_me", "received_at")
 LAST_MESSAGE_ID: Final = "SELECT COALESCE(MAX(id), 0) AS top FROM inbound_messages"
 LAST_SIGHTING_ID: Final = "SELECT COALESCE(MAX(id), 0) AS top FROM message_sightings"
+PENDING: Final = ProcessingState.PENDING.value
 # How many of the newest rows a fresh ingest process reads to rebuild its mirror (then filtered by time).
 WARM_ROWS: Final = 200_000
 
@@ -56,7 +57,7 @@ def message_values(message: NewMessage, received_at: Any, at_me: Any) -> tuple[A
         received_at,
         i.payload_json,
         i.file_base64,
-        ProcessingState.PENDING.value,
+        PENDING,
         0,
     )
 

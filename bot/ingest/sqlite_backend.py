@@ -50,6 +50,7 @@ class SqliteIngestBackend:
         self._conversations = ConversationCache()
         self._checkpointer: asyncio.Task[None] | None = None
         self._present: set[tuple[int, str]] = set()  # (conversation, robot) pairs known to be stored
+        self._data_version = -1
 
     async def open(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -139,6 +140,11 @@ class SqliteIngestBackend:
     def _sync_recent(self, cur: sqlite3.Cursor, now: datetime) -> None:
         """Mirror what other writers committed since our last batch (or everything recent, at start)."""
         recent = self._recent
+        # data_version changes only when another connection commits: skip the two reads when none did.
+        version = int(cur.execute("PRAGMA data_version").fetchone()[0])
+        if recent.loaded and version == self._data_version:
+            return
+        self._data_version = version
         if not recent.loaded:
             top = int(cur.execute(LAST_MESSAGE_ID).fetchone()[0])
             since = now - recent.horizon

@@ -21,6 +21,7 @@ from bot.reference import load_directory, sync_reference_data
 from bot.settings import Settings
 from handlers import pipeline
 from jobs.processing import MAX_ATTEMPTS, WorkerDeps, drain_conversation, process_conversations
+from models.conversations import Conversation
 from models.messages import InboundMessage, ProcessingState
 from models.robots import Robot, note_callback
 from tests.conftest import build_settings
@@ -107,6 +108,28 @@ async def test_a_failing_message_blocks_its_conversation_then_fails_after_retrie
         await drain_conversation(exploding, conv_id)
     states = [m.state for m in await InboundMessage.filter(id__in=ids).order_by("id")]
     assert states == [ProcessingState.PROCESSED, ProcessingState.FAILED, ProcessingState.PROCESSED]
+    assert (await Conversation.get(id=conv_id)).processed_upto == ids[2]
+
+
+async def test_processing_moves_the_mark_and_later_messages_are_found_above_it(deps: WorkerDeps) -> None:
+    ids = await ingest(deps, [body("一"), body("二")])
+    conv_id = (await InboundMessage.get(id=ids[0])).conversation_id  # type: ignore[attr-defined]
+    assert (await Conversation.get(id=conv_id)).processed_upto == 0
+    assert await drain_conversation(deps, conv_id) == 2
+    assert (await Conversation.get(id=conv_id)).processed_upto == ids[1]
+    later = await ingest(deps, [body("三")])
+    assert await drain_conversation(deps, conv_id) == 1
+    assert (await Conversation.get(id=conv_id)).processed_upto == later[0]
+
+
+async def test_the_sweep_lowers_a_mark_that_hides_a_pending_message(deps: WorkerDeps) -> None:
+    ids = await ingest(deps, [body("一"), body("二")])
+    conv_id = (await InboundMessage.get(id=ids[0])).conversation_id  # type: ignore[attr-defined]
+    await Conversation.filter(id=conv_id).update(processed_upto=ids[1])  # as if it had gone wrong
+    assert await drain_conversation(deps, conv_id) == 0  # hidden
+    assert await pending_work(deps.clock.now(), timedelta(seconds=0)) == {conv_id: ids[1]}
+    assert (await Conversation.get(id=conv_id)).processed_upto == ids[0] - 1
+    assert await drain_conversation(deps, conv_id) == 2
 
 
 async def test_pending_work_lists_only_overdue_conversations(deps: WorkerDeps) -> None:

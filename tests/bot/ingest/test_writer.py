@@ -123,3 +123,22 @@ async def test_two_ingest_processes_stay_exact(db: str) -> None:
     assert await InboundMessage.all().count() == 40
     reports = Counter(result.message_id for result in results)
     assert sorted(set(reports.values())) == [2, 3]  # each message: two robots, some re-delivered once
+
+
+async def test_a_running_writer_sees_what_another_process_committed_since(db: str) -> None:
+    """Both mirrors are loaded first; then each learns of the other's new rows before deciding."""
+    a = IngestWriter(backend=backend_for(db, WINDOW), max_batch=10)
+    b = IngestWriter(backend=backend_for(db, WINDOW), max_batch=10)
+    await a.start()
+    await b.start()
+    await a.submit(copy_of(100, "wt-robot-1", ext="warm-a"))
+    await b.submit(copy_of(101, "wt-robot-1", ext="warm-b"))
+    first = await a.submit(copy_of(1, "wt-robot-1", ext="m-1"))
+    by_id = await b.submit(copy_of(1, "wt-robot-1", ext="m-1"))  # a re-delivery through the other process
+    by_content = await b.submit(copy_of(1, "wt-robot-2"))  # another robot's copy, no id
+    back = await a.submit(copy_of(1, "wt-robot-2"))  # and that copy again, through the first process
+    await a.stop()
+    await b.stop()
+    assert first.message_id == by_id.message_id == by_content.message_id == back.message_id
+    assert [r.verdict for r in (first, by_id, by_content, back)] == ["new", "redelivery", "copy", "redelivery"]
+    assert await InboundMessage.all().count() == 3
