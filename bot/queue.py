@@ -16,10 +16,11 @@ from typing import Final
 import structlog
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
+from tortoise.expressions import Subquery
 
 from bot.db import connection
 from models.conversations import Conversation
-from models.messages import PENDING_CONVERSATIONS_SQL, InboundMessage
+from models.messages import PENDING_CONVERSATIONS_SQL, InboundMessage, ProcessingState
 
 log = structlog.get_logger(__name__)
 
@@ -115,20 +116,29 @@ async def pending_work(now: datetime, grace: timedelta) -> dict[int, int]:
     if not rows:
         return {}
     firsts = {int(row["first"]): (int(row["conversation_id"]), int(row["upto"])) for row in rows}
-    await _mend_marks({conv: first for first, (conv, _) in firsts.items()})
     cutoff = now - grace
-    aged = await InboundMessage.filter(id__in=list(firsts), received_at__lte=cutoff).values_list("id", flat=True)
-    return dict(firsts[int(mid)] for mid in aged)  # type: ignore[call-overload]
+    found = await InboundMessage.filter(id__in=list(firsts), received_at__lte=cutoff).values_list("id", flat=True)
+    aged = [int(mid) for mid in found]  # type: ignore[call-overload]
+    await _mend_marks({firsts[mid][0]: mid for mid in aged})
+    return dict(firsts[mid] for mid in aged)
 
 
-async def _mend_marks(first_pending: dict[int, int]) -> None:
+async def _mend_marks(oldest_pending: dict[int, int]) -> None:
     """A conversation whose processed_upto mark is at or above a pending message would never get it
     processed: lower the mark to just below it (never expected; said loudly if it happens)."""
-    marks = await Conversation.filter(id__in=list(first_pending)).values_list("id", "processed_upto")
+    marks = await Conversation.filter(id__in=list(oldest_pending)).values_list("id", "processed_upto")
     for conv_id, upto in marks:
-        first = first_pending[int(conv_id)]
-        if int(upto) >= first:
-            await Conversation.filter(id=conv_id, processed_upto__gte=first).update(processed_upto=first - 1)
+        first = oldest_pending[int(conv_id)]
+        if int(upto) < first:
+            continue
+        still_pending = Subquery(
+            InboundMessage.filter(id=first, state=ProcessingState.PENDING).values("conversation_id")
+        )
+        # In one statement, only while that message is still pending: the worker may have just taken it.
+        lowered = await Conversation.filter(id=conv_id, processed_upto__gte=first, id__in=still_pending).update(
+            processed_upto=first - 1
+        )
+        if lowered:
             log.warning("processed_upto was above a pending message; lowered", conversation_id=conv_id, mark=upto)
 
 
