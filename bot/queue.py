@@ -20,7 +20,7 @@ from tortoise.expressions import Subquery
 
 from bot.db import connection
 from models.conversations import Conversation
-from models.messages import PENDING_CONVERSATIONS_SQL, InboundMessage, ProcessingState
+from models.messages import PENDING_CONVERSATIONS_SQL, PENDING_COUNT_SQL, InboundMessage, ProcessingState
 
 log = structlog.get_logger(__name__)
 
@@ -104,6 +104,12 @@ class Enqueuer:
                 continue
             if not self._closing:
                 await asyncio.sleep(self._interval_s)
+
+
+async def pending_count() -> int:
+    """Messages waiting for the worker (index-only over the pending rows)."""
+    rows = await connection().execute_query_dict(PENDING_COUNT_SQL)
+    return int(rows[0]["n"])
 
 
 async def pending_work(now: datetime, grace: timedelta) -> dict[int, int]:

@@ -20,8 +20,9 @@ from bot.api.envelope import ApiError, ok
 from bot.api.sessions import SessionSpan, parse_session_id, split_sessions
 from bot.db import connection
 from bot.keys import REDIS
+from bot.queue import pending_count
 from models.conversations import Conversation
-from models.messages import PENDING_COUNT_SQL, InboundMessage, MessageSighting
+from models.messages import InboundMessage, MessageSighting
 
 routes = web.RouteTableDef()
 M = TypeVar("M", bound=Model)
@@ -105,11 +106,6 @@ async def healthz(request: web.Request) -> web.Response:
     status = 200 if db_ok else 503
     body: dict[str, Any] = {"code": 0 if db_ok else 503, "message": "ok" if db_ok else "database down", "data": data}
     return web.json_response(body, status=status)
-
-
-async def pending_count() -> int:
-    rows = await connection().execute_query_dict(PENDING_COUNT_SQL)
-    return int(rows[0]["n"])
 
 
 @routes.get("/api/conversations")
