@@ -13,8 +13,8 @@ from __future__ import annotations
 import structlog
 
 from bot.alerts.service import CONVERSATION_KINDS, AlertSpec, alert_refs
-from bot.understanding.engine import Classification, mentions
-from bot.understanding.intervention import STAFF_ROLES, Intervention
+from bot.understanding.engine import mentions
+from bot.understanding.intervention import STAFF_ROLES
 from handlers.pipeline import MessageUpdate, StepContext
 from models.alerts import CancelReason
 from models.conversations import Conversation
@@ -25,8 +25,8 @@ log = structlog.get_logger(__name__)
 
 async def alerts_step(message: InboundMessage, ctx: StepContext, update: MessageUpdate) -> None:
     services, rules = ctx.services, ctx.rules
-    classification: Classification | None = update.notes.get("classification")
-    verdict: Intervention | None = update.notes.get("intervention")
+    classification = update.classification
+    verdict = update.intervention
     if services is None or services.alerts is None or rules is None or verdict is None or classification is None:
         return
     alerts = services.alerts

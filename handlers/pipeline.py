@@ -21,6 +21,7 @@ from bot.rules.people import Directory
 from bot.settings import Settings
 from bot.tasks.service import TaskService
 from bot.understanding.engine import Classification
+from bot.understanding.intervention import Intervention
 from bot.understanding.ruleset import RuleSet
 from bot.understanding.store import RuleStore
 from handlers.sender import resolve_sender_role
@@ -51,12 +52,14 @@ class StepContext:
 
 @dataclass
 class MessageUpdate:
-    """Columns the steps set on the message; stored with state=processed. `notes` pass verdicts between
-    steps; `wake` lists robots whose dispatcher to wake once the transaction has committed, `alerts` the
-    alert steps and deliveries and `task_checks` the user-response checks to schedule then."""
+    """Columns the steps set on the message; stored with state=processed. `classification` and
+    `intervention` are the understanding step's verdicts for the steps after it; `wake` lists robots whose
+    dispatcher to wake once the transaction has committed, `alerts` the alert steps and deliveries and
+    `task_checks` the user-response checks to schedule then."""
 
     fields: dict[str, Any] = field(default_factory=dict)
-    notes: dict[str, Any] = field(default_factory=dict)
+    classification: Classification | None = None
+    intervention: Intervention | None = None
     wake: set[str] = field(default_factory=set)
     alerts: Wakeups = field(default_factory=Wakeups)
     task_checks: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # response checks to schedule

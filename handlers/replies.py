@@ -15,8 +15,6 @@ from bot.commands.pacing import OutgoingRefused
 from bot.commands.selection import NoRobotAvailable
 from bot.commands.service import OutgoingText
 from bot.rules.people import Directory
-from bot.understanding.engine import Classification
-from bot.understanding.intervention import Intervention
 from bot.understanding.replies import decide_reply
 from handlers.pipeline import MessageUpdate, StepContext
 from models.conversations import Conversation
@@ -37,8 +35,8 @@ def on_duty_staff(directory: Directory, ctx: StepContext, tz: ZoneInfo) -> str:
 
 async def reply_step(message: InboundMessage, ctx: StepContext, update: MessageUpdate) -> None:
     services, rules = ctx.services, ctx.rules
-    classification: Classification | None = update.notes.get("classification")
-    verdict: Intervention | None = update.notes.get("intervention")
+    classification = update.classification
+    verdict = update.intervention
     if services is None or rules is None or services.commands is None or classification is None or verdict is None:
         return
     conversation_id: int = message.conversation_id  # type: ignore[attr-defined]

@@ -9,16 +9,15 @@
 from __future__ import annotations
 
 from bot.tasks.service import TaskEffects
-from bot.understanding.engine import Classification, mentions
-from bot.understanding.intervention import Intervention
+from bot.understanding.engine import mentions
 from handlers.pipeline import MessageUpdate, StepContext
 from models.messages import InboundMessage
 
 
 async def tasks_step(message: InboundMessage, ctx: StepContext, update: MessageUpdate) -> None:
     services, rules = ctx.services, ctx.rules
-    classification: Classification | None = update.notes.get("classification")
-    verdict: Intervention | None = update.notes.get("intervention")
+    classification = update.classification
+    verdict = update.intervention
     if services is None or services.tasks is None or rules is None or verdict is None or classification is None:
         return
     tasks = services.tasks

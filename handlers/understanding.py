@@ -11,7 +11,7 @@ import structlog
 
 from bot.understanding.engine import Classification, ContextMessage, MessageInput
 from bot.understanding.fallback import classify_with_fallback
-from bot.understanding.intervention import Intervention, judge
+from bot.understanding.intervention import judge
 from handlers.pipeline import MessageUpdate, StepContext
 from models.conversations import Conversation
 from models.messages import InboundMessage
@@ -66,8 +66,8 @@ async def understand_step(message: InboundMessage, ctx: StepContext, update: Mes
         # An open alert of the conversation is an open item too: staff answering it is a takeover.
         open_elsewhere = await alerts.open_description(message.conversation_id, ctx.conn)  # type: ignore[attr-defined]
     verdict = judge(msg, classification, rules.intervention, rules.engine, open_elsewhere)
-    update.notes["classification"] = classification
-    update.notes["intervention"] = verdict
+    update.classification = classification
+    update.intervention = verdict
     update.fields.update(
         type=classification.type,
         type_confidence=classification.confidence,
@@ -83,7 +83,7 @@ async def understand_step(message: InboundMessage, ctx: StepContext, update: Mes
 
 async def takeover_step(message: InboundMessage, ctx: StepContext, update: MessageUpdate) -> None:
     """Staff answered an open item: the bot steps back in that conversation for `takeover_minutes`."""
-    verdict: Intervention | None = update.notes.get("intervention")
+    verdict = update.intervention
     if verdict is None or not verdict.is_staff_intervention or ctx.rules is None:
         return
     minutes = ctx.rules.intervention.staff_took_over.takeover_minutes
