@@ -26,10 +26,8 @@ import math
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -37,7 +35,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -58,6 +56,7 @@ from bot.rules.alerts import AlertsFile, load_alerts  # noqa: E402
 from bot.rules.people import Directory, PeopleFile, load_people  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from models.alerts import Alert, AlertEvent, Notification, NotificationStatus  # noqa: E402
+from scripts.benchkit import BenchError, process_cpu_s, progress, run_main, tail  # noqa: E402
 from tests.fakes.providers import FakeProviders, run_fake_providers  # noqa: E402
 
 KIND: Final = "complaint_unhandled"
@@ -71,14 +70,6 @@ JOB_END: Final = re.compile(r"([←!]) (?:\S+:)?(\w+) (?:●|failed,)")
 POLL_S: Final = 0.25  # how often the benchmark looks for committed steps
 CHUNK: Final = 1000  # alerts seeded per transaction
 ENQUEUERS: Final = 8  # concurrent schedulers (production opens alerts from many jobs at once)
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not run (a child process failed, the set-up overran its lead time, ...)."""
-
-
-def progress(message: str) -> None:
-    print(f"-- {message}", flush=True)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -302,18 +293,6 @@ def rss_mb(pid: int, key: str = "VmRSS") -> float:
             if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     return math.nan
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far."""
-    with contextlib.suppress(OSError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return math.nan
-
-
-def tail(log: Path, lines: int = 20) -> str:
-    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
 @dataclass
@@ -721,30 +700,17 @@ def keep(tmp: Path, where: Path | None) -> None:
     progress(f"kept the database and the worker logs in {where}")
 
 
-def _interrupt(_signum: int, _frame: object) -> NoReturn:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    with contextlib.suppress(ImportError):
-        import uvloop  # as in the worker
 
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    with tempfile.TemporaryDirectory(prefix="bench-alerts-") as tmp, contextlib.ExitStack() as stack:
-        try:
-            progress("starting redis...")
-            redis = start_redis(free_port())
-            stack.callback(redis.stop)
-            stack.callback(keep, Path(tmp), args.keep)
-            return 0 if asyncio.run(bench(args, Path(tmp), redis.url, stack)) else 1
-        except KeyboardInterrupt:
-            progress("interrupted; stopping the child processes")
-            return 130
-        except (BenchError, OSError, subprocess.SubprocessError) as exc:
-            print(f"bench_alerts: {exc}", file=sys.stderr)
-            return 1
+    def body(tmp: Path, stack: contextlib.ExitStack) -> bool:
+        progress("starting redis...")
+        redis = start_redis(free_port())
+        stack.callback(redis.stop)
+        stack.callback(keep, tmp, args.keep)
+        return asyncio.run(bench(args, tmp, redis.url, stack))
+
+    return run_main("bench_alerts", body)
 
 
 if __name__ == "__main__":

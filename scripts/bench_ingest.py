@@ -18,23 +18,22 @@ import random
 import re
 import secrets
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 import aiohttp
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bot.embedded_redis import free_port, start_redis  # noqa: E402
+from scripts.benchkit import BenchError, process_cpu_s, progress, run_main, tail  # noqa: E402
 
 ROBOT1, ROBOT2, ROBOT1_NAME = "wt-robot-1", "wt-robot-2", "小助手"  # as registered in config.yaml
 _GIVEN, _SURNAMES = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平", "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -57,14 +56,6 @@ BODY: Final = (
     '{"spoken":"%s","rawSpoken":"%s","receivedName":"%s","groupName":"%s","groupRemark":"%s",'
     '"roomType":1,"atMe":%s,"textType":1,"messageId":"%s"}'
 )
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not run (a child process failed to start, wrk failed, ...)."""
-
-
-def progress(message: str) -> None:
-    print(f"-- {message}", flush=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,10 +327,6 @@ def spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def tail(log: Path, lines: int = 20) -> str:
-    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-
-
 def wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -390,9 +377,9 @@ class Bench:
         return f"http://127.0.0.1:{port}/worktool/{{robot}}/message?token={self.token}"
 
     def saturate(self, port: int, seconds: float, label: str, pid: int | None = None) -> Load:
-        cpu_before = process_cpu_s(pid)
+        cpu_before = process_cpu_s(pid) if pid is not None else 0.0
         load = self._saturate(port, seconds, label)
-        load.cpu_s = process_cpu_s(pid) - cpu_before
+        load.cpu_s = process_cpu_s(pid) - cpu_before if pid is not None else 0.0
         return load
 
     def _saturate(self, port: int, seconds: float, label: str) -> Load:
@@ -419,14 +406,6 @@ class Bench:
         load.sent.update(orig=data["orig"], copy=data["copy"], redo=data["redo"])
         load.extra = f"wrk latency at saturation: p50 {data['p50'] / 1000:.1f} ms, p99 {data['p99'] / 1000:.1f} ms"
         return load
-
-
-def process_cpu_s(pid: int | None) -> float:
-    """User + system CPU seconds of a process so far (0 when not measured)."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 POOLS: Final = {"GROUPS": GROUPS, "REMARKS": REMARKS, "SENDERS": SENDERS, "CHARS": CHARS}
@@ -565,26 +544,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(_signum: int, _frame: object) -> NoReturn:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    with contextlib.suppress(ImportError):
-        import uvloop  # the client side runs on the same loop as the servers
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, contextlib.ExitStack() as stack:
-        try:
-            return 0 if run(args, Path(tmp), stack) else 1
-        except KeyboardInterrupt:
-            progress("interrupted; stopping the child processes")
-            return 130
-        except (BenchError, OSError, subprocess.SubprocessError) as exc:
-            print(f"bench_ingest: {exc}", file=sys.stderr)
-            return 1
+    return run_main("bench_ingest", lambda tmp, stack: run(args, tmp, stack))
 
 
 if __name__ == "__main__":
