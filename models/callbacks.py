@@ -9,7 +9,7 @@ from tortoise.models import Model
 class ResultCallback(Model):
     id = fields.BigIntField(primary_key=True)
     robot_id = fields.CharField(max_length=64, db_index=True)
-    message_id = fields.CharField(max_length=64, db_index=True)
+    message_id = fields.CharField(max_length=128, db_index=True)  # WorkTool sends 19 digits; allow 128
     error_code = fields.IntField(null=True)
     received_at = fields.DatetimeField()
     payload: fields.Field[dict[str, object]] = fields.JSONField()

@@ -57,6 +57,9 @@ class Command(Model):
     fail_list: fields.Field[list[str] | None] = fields.JSONField(null=True)
     result_source = fields.CharField(max_length=16, null=True)  # callback | poll
     late = fields.BooleanField(default=False)  # the result came after the timeout
+    # Set with the status change for purposes that have outcome listeners; cleared by the worker's outcome
+    # job once the listeners ran for that status (any process may record a result: the worker reacts).
+    outcome_due = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "commands"
@@ -66,4 +69,5 @@ class Command(Model):
             ("status", "result_due_at"),  # overdue result checks
             ("worktool_message_id",),  # matching result callbacks
             ("conversation_id", "created_at"),  # per-group reply cap
+            ("outcome_due", "finished_at"),  # outcomes whose listeners have not run yet
         )
