@@ -26,7 +26,7 @@ async def models_state() -> str:
 
 
 def main() -> None:
-    print(f"\n\nMODELS_STATE = (\n    {asyncio.run(models_state())}\n)")  # noqa: T201 - the script's output
+    print(f"\n\nMODELS_STATE = (\n    {asyncio.run(models_state())}\n)")
 
 
 if __name__ == "__main__":
