@@ -240,6 +240,8 @@ class WeComSettings(_Section):
     secret: SecretStr | None = None  # env HUB__ALERTS__WECOM__SECRET
     callback_token: SecretStr | None = None  # env HUB__ALERTS__WECOM__CALLBACK_TOKEN
     callback_aes_key: SecretStr | None = None  # env HUB__ALERTS__WECOM__CALLBACK_AES_KEY (43 chars)
+    # A signed callback whose timestamp is further than this from our clock is refused (a replay).
+    callback_max_skew_s: int = Field(default=300, ge=1, le=86_400)
     per_member_per_minute: int = Field(default=30, ge=1)
 
     @field_validator("callback_aes_key")
