@@ -10,13 +10,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
+from urllib.parse import quote, urlencode
 
 import structlog
 
 from bot.embedded_redis import EmbeddedRedisError
 from bot.rules.loading import RuleFileError
 from bot.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.worktool.client import WorkToolClient
 
 log = structlog.get_logger("hub")
 RESTART_BACKOFF_S: Final = (1, 2, 5, 10, 30)
@@ -284,11 +288,13 @@ def cmd_worktool(args: argparse.Namespace) -> int:
 
 
 async def run_worktool(settings: Settings, args: argparse.Namespace) -> int:
+    """bind: the message callback with robotInfo/update (openCallback 1, replyAll 1), then callBack/bind for
+    results (1), online (5, `?kind=online`) and offline (6, `?kind=offline`). check: each robot's online state,
+    openCallback/replyAll and bound URLs; exit code 1 when a request failed or messages would not all arrive."""
     import aiohttp
 
     from bot.queue import arq_redis
     from bot.worktool.client import WorkToolError, build_worktool_client
-    from bot.worktool.protocol import CALLBACK_MESSAGE, CALLBACK_OFFLINE, CALLBACK_ONLINE, CALLBACK_RESULT
 
     robots = [r for r in settings.worktool.robots if args.robot in (None, r.id)]
     if not robots:
@@ -297,6 +303,7 @@ async def run_worktool(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "bind" and not public:
         raise ConfigError("server.public_url is not set (or pass --public-url): WorkTool must reach us there")
     token = settings.worktool.callback_token
+    secret = token.get_secret_value() if token else ""
     redis = arq_redis(settings.redis.url)
     failures = 0
     async with aiohttp.ClientSession() as session:
@@ -306,29 +313,52 @@ async def run_worktool(settings: Settings, args: argparse.Namespace) -> int:
         for robot in robots:
             try:
                 if args.action == "bind":
-                    secret = token.get_secret_value() if token else ""
-                    base = f"{public}/worktool/{robot.id}"
-                    targets = {
-                        CALLBACK_MESSAGE: "message",
-                        CALLBACK_RESULT: "result",
-                        CALLBACK_ONLINE: "status",
-                        CALLBACK_OFFLINE: "status",
-                    }
-                    for kind, path in targets.items():
-                        await client.bind_callback(robot.id, kind, f"{base}/{path}?token={secret}")
-                        print(f"{robot.id}: callback type {kind} -> {base}/{path}?token=<callback token>")  # noqa: T201
+                    await _bind_robot(client, robot.id, f"{public}/worktool/{robot.id}", secret)
                 else:
-                    online = await client.is_online(robot.id)
-                    bound = await client.callbacks(robot.id)
-                    print(f"{robot.id} ({robot.name}): online={online}")  # noqa: T201
-                    for row in bound:
-                        url = str(row.get("callBackUrl", "")).split("?token=")[0]
-                        print(f"  type {row.get('type')} ({row.get('typeName', '')}): {url}")  # noqa: T201
+                    failures += await _check_robot(client, robot.id, robot.name, secret)
             except WorkToolError as exc:
                 failures += 1
-                print(f"{robot.id}: FAILED: {exc}", file=sys.stderr)  # noqa: T201
+                print(f"{robot.id}: FAILED: {_redact(str(exc), secret)}", file=sys.stderr)  # noqa: T201
     await redis.aclose()
     return 1 if failures else 0
+
+
+async def _bind_robot(client: WorkToolClient, robot_id: str, base: str, secret: str) -> None:
+    from bot.worktool.protocol import CALLBACK_OFFLINE, CALLBACK_ONLINE, CALLBACK_RESULT
+
+    query = urlencode({"token": secret})
+    url = f"{base}/message?{query}"
+    await client.bind_message_callback(robot_id, url)
+    print(f"{robot_id}: robotInfo/update openCallback=1 replyAll=1 callbackUrl={_redact(url, secret)}")  # noqa: T201
+    targets = {
+        CALLBACK_RESULT: f"{base}/result?{query}",
+        CALLBACK_ONLINE: f"{base}/status?kind=online&{query}",
+        CALLBACK_OFFLINE: f"{base}/status?kind=offline&{query}",
+    }
+    for kind, url in targets.items():
+        await client.bind_callback(robot_id, kind, url)
+        print(f"{robot_id}: callBack/bind type {kind} -> {_redact(url, secret)}")  # noqa: T201
+
+
+async def _check_robot(client: WorkToolClient, robot_id: str, name: str, secret: str) -> int:
+    """Print what the cloud knows of the robot; 1 when messages would not all reach the hub."""
+    online = await client.is_online(robot_id)
+    info = await client.robot_info(robot_id)
+    bound = await client.callbacks(robot_id)
+    print(f"{robot_id} ({name}): online={online} openCallback={info.open_callback} replyAll={info.reply_all}")  # noqa: T201
+    for row in bound:
+        url = _redact(str(row.get("callBackUrl", "")), secret)
+        print(f"  type {row.get('type')} ({row.get('typeName', '')}): {url}")  # noqa: T201
+    problem = info.message_problem()
+    if problem is not None:
+        print(f"  WARNING: {problem}; `hub worktool bind` sets openCallback=1 replyAll=1")  # noqa: T201
+    return 0 if problem is None else 1
+
+
+def _redact(text: str, secret: str) -> str:
+    for form in {secret, quote(secret, safe="")} - {""}:
+        text = text.replace(form, "<callback token>")
+    return text
 
 
 def _safe_url(url: str) -> str:

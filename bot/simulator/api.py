@@ -18,15 +18,16 @@ from bot.simulator.http_base import (
     respond,
     robot_of,
 )
-from bot.simulator.payloads import CALLBACK_TYPE_NAMES, poll_item
-from bot.simulator.state import MESSAGE_CALLBACK_TYPE, Binding, RobotState, SimState
+from bot.simulator.payloads import BINDABLE_CALLBACK_TYPES, CALLBACK_TYPE_NAMES, poll_data, poll_item
+from bot.simulator.state import MESSAGE_CALLBACK_TYPE, RESULT_CALLBACK_TYPE, Binding, RobotState, SimState
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
 MAX_COMMANDS: Final = 100
 SOCKET_TYPE: Final = 2
-TESTED_CALLBACK_TYPES: Final = frozenset({1, MESSAGE_CALLBACK_TYPE})  # the cloud test-POSTs these on binding
+# the cloud test-POSTs these on binding
+TESTED_CALLBACK_TYPES: Final = frozenset({RESULT_CALLBACK_TYPE, MESSAGE_CALLBACK_TYPE})
 CREATE_TIME: Final = "2024-04-29T15:31:51"
 
 
@@ -57,13 +58,14 @@ async def send_raw_message(request: web.Request) -> web.Response:
 
 @routes.get("/robot/rawMsg/list")
 async def raw_msg_list(request: web.Request) -> web.Response:
-    """Executed commands only (a queued or pending one is not here), newest first; page is 1-based."""
+    """Executed commands only (a queued or pending one is not here), newest first; page is 1-based. `data` is a
+    plain list or a page object (`cloud.raw_msg_shape`); `cloud.raw_msg_max_size` caps `size`."""
     state = request.app[STATE]
     robot = robot_of(request)
     message_id = request.query.get("messageId") or None
     command_type = int_query(request, "type", 0)
     page = int_query(request, "page", 1, low=1)
-    size = int_query(request, "size", 20, low=1, high=1000)
+    size = int_query(request, "size", 20, low=1, high=state.cloud.raw_msg_max_size or 1000)
     rows = [
         c
         for c in state.commands
@@ -89,7 +91,7 @@ async def raw_msg_list(request: web.Request) -> web.Response:
         )
         for c in rows[(page - 1) * size : page * size]
     ]
-    return respond(data)
+    return respond(poll_data(data, page=page, size=size, total=len(rows), shape=state.cloud.raw_msg_shape))
 
 
 @routes.get("/robot/robotInfo/online")
@@ -131,8 +133,12 @@ async def bind_callback(request: web.Request) -> web.Response:
     robot = robot_of(request)
     body = await read_object(request)
     callback_type, url = body.get("type"), body.get("callBackUrl")
-    if not isinstance(callback_type, int) or callback_type not in CALLBACK_TYPE_NAMES:
-        raise SimApiError(BAD_REQUEST, f"type必须是{sorted(CALLBACK_TYPE_NAMES)}之一")
+    if callback_type == MESSAGE_CALLBACK_TYPE:  # like the live service: only robotInfo/update sets it
+        raise SimApiError(
+            BAD_REQUEST, "消息回调(type 11)不支持通过callBack/bind绑定, 请调用robotInfo/update设置callbackUrl"
+        )
+    if not isinstance(callback_type, int) or callback_type not in BINDABLE_CALLBACK_TYPES:
+        raise SimApiError(BAD_REQUEST, f"type必须是{sorted(BINDABLE_CALLBACK_TYPES)}之一")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise SimApiError(BAD_REQUEST, "callBackUrl必须是http(s)地址")
     await _bind(state, robot, callback_type, url)
@@ -161,7 +167,8 @@ async def delete_callback(request: web.Request) -> web.Response:
 
 @routes.post("/robot/robotInfo/update")
 async def update_robot(request: web.Request) -> web.Response:
-    """The documented way to bind the message callback: `{openCallback, replyAll, callbackUrl}`."""
+    """The only way to bind the message callback (listed as type 11): `{openCallback, replyAll, callbackUrl}`.
+    replyAll -1 calls nothing back, 0 private chats and @-messages only, 1 everything."""
     state = request.app[STATE]
     robot = robot_of(request)
     body = await read_object(request)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bot.callbacks.payloads import describe_validation_error
 from bot.simulator.delivery import play, set_online
 from bot.simulator.http_base import BAD_REQUEST, STATE, SimApiError, read_object, respond
-from bot.simulator.scenario import Override, ResultBehaviour, Timeline, check_timeline
+from bot.simulator.scenario import CloudBehaviour, Override, ResultBehaviour, Timeline, check_timeline
 from bot.simulator.state import RobotState
 
 routes = web.RouteTableDef()
@@ -41,6 +41,7 @@ def _robot_json(robot: RobotState) -> dict[str, Any]:
         "name": robot.name,
         "online": robot.online,
         "replyAll": robot.reply_all,
+        "openCallback": robot.open_callback,
         "result": robot.behaviour.model_dump(),
         "queued": len(robot.queue),
         "bindings": {b.type: b.url.split("?", 1)[0] for b in robot.bindings.values()},
@@ -129,6 +130,20 @@ async def play_timeline(request: web.Request) -> web.Response:
         messages = state.scenario.messages
     state.spawn(play(state, messages), "play")
     return respond({"messages": len(messages)})
+
+
+@routes.get("/_sim/cloud")
+async def cloud(request: web.Request) -> web.Response:
+    return respond(request.app[STATE].cloud.model_dump())
+
+
+@routes.post("/_sim/cloud")
+async def patch_cloud(request: web.Request) -> web.Response:
+    """Change the answer and callback shapes (`CloudBehaviour` fields, e.g. `{"raw_msg_shape": "object"}`)."""
+    state = request.app[STATE]
+    merged = {**state.cloud.model_dump(exclude_unset=True), **await read_object(request, http_status=400)}
+    state.cloud = _parse(CloudBehaviour, merged)
+    return respond(state.cloud.model_dump())
 
 
 @routes.get("/_sim/stats")

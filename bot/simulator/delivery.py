@@ -19,6 +19,7 @@ from bot.simulator.payloads import (
     message_body,
     result_body,
     split_targets,
+    status_body,
     titles_of,
 )
 from bot.simulator.scenario import Mode, ScriptedMessage
@@ -142,8 +143,9 @@ async def set_online(state: SimState, robot: RobotState, online: bool) -> None:
         return
     robot.online = online
     log.info("robot status changed", robot_id=robot.id, online=online)
-    status = "online" if online else "offline"
-    body = {"type": 5 if online else 6, "robotId": robot.id, "status": status, "time": state.wall_ms()}
+    body = status_body(
+        shape=state.cloud.status_shape, robot_id=robot.id, name=robot.name, online=online, now_ms=state.wall_ms()
+    )
     await post_callback(state, robot.id, "status", body, online=online)
     if online:
         flush_queue(state, robot)
@@ -179,7 +181,8 @@ async def deliver_message(
     state: SimState, robot: RobotState, body: Mapping[str, Any], *, private: bool, form: bool = False
 ) -> bool:
     """Post a message callback if this robot would: online, callback open, and replyAll lets the message through
-    (-1 none, 0 private chats and @me only, 1 all)."""
+    (-1 none, 0 private chats and @me only, 1 all). Every message callback (timeline, duplicates, echoes) goes
+    through here."""
     at_me = body.get("atMe") in (True, "true")
     wanted = robot.reply_all == 1 or (robot.reply_all == 0 and (private or at_me))
     if not (robot.online and robot.open_callback and wanted):

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from bot.simulator.scenario import Group, Mode
+from bot.simulator.scenario import Group, Mode, RawMsgShape, StatusShape
 
 OK_CODE: Final = 200
 OK_MESSAGE: Final = "操作成功"  # the live API answers code 200 "操作成功", not the documented 0
@@ -23,6 +23,9 @@ CALLBACK_TYPE_NAMES: Final[dict[int, str]] = {
     6: "机器人下线回调",
     11: "消息回调",
 }
+# callBack/bind takes these; type 11 (the message callback) is only *listed* by callBack/get: it is set with
+# robotInfo/update (protocol §1.1).
+BINDABLE_CALLBACK_TYPES: Final = frozenset({0, 1, 5, 6})
 MENTION_SEPARATOR: Final = " "  # real WeCom text often has U+2005 here; clients must accept both
 BINDING_TEST_PAYLOAD: Final[dict[str, Any]] = {  # sample 03: what the cloud POSTs when a URL is bound
     "spoken": "您好,欢迎使用WorkTool~",
@@ -143,6 +146,28 @@ def poll_item(
         "successList": json.dumps(list(success_list), ensure_ascii=False),
         "failList": json.dumps(list(fail_list), ensure_ascii=False),
         "timeCost": time_cost_s,
+    }
+
+
+def poll_data(rows: list[dict[str, Any]], *, page: int, size: int, total: int, shape: RawMsgShape) -> Any:
+    """rawMsg/list `data`: the page's rows as a plain list, or as a page object saying how many pages there are."""
+    if shape == "list":
+        return rows
+    return {"list": rows, "total": total, "totalPage": -(-total // size), "page": page, "size": size}
+
+
+def status_body(*, shape: StatusShape, robot_id: str, name: str, online: bool, now_ms: int) -> dict[str, Any]:
+    """An online (type 5) / offline (type 6) callback. Undocumented: a JSON object, the WeCom group-robot webhook
+    text the docs suggest binding (the body then says nothing machine-readable), or an empty object."""
+    if shape == "empty":
+        return {}
+    if shape == "webhook":
+        return {"msgtype": "text", "text": {"content": f"机器人{name}({robot_id})已{'上线' if online else '下线'}"}}
+    return {
+        "type": 5 if online else 6,
+        "robotId": robot_id,
+        "status": "online" if online else "offline",
+        "time": now_ms,
     }
 
 

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bot.rules.loading import RuleFileError, _line_of, load_rule_file
 
 Mode = Literal["on_time", "late", "failed", "partial", "never"]
+RawMsgShape = Literal["list", "object"]
+StatusShape = Literal["json", "webhook", "empty"]
 Role = Literal["user", "staff", "operator", "manager"]
 
 DEFAULT_DELAY_S: Final[dict[str, float]] = {"on_time": 1.0, "late": 90.0, "failed": 1.0, "partial": 1.0, "never": 1.0}
@@ -78,6 +80,16 @@ class Override(ResultBehaviour):
     times: int | None = Field(default=None, ge=1)  # applies to this many commands, then is dropped
 
 
+class CloudBehaviour(_Model):
+    """Shapes of the cloud's answers and callbacks where the real service is known to vary (protocol §3.4, §4)."""
+
+    # rawMsg/list data: a plain list (docs' sample) or a page object {list, total, totalPage, page, size}
+    raw_msg_shape: RawMsgShape = "list"
+    raw_msg_max_size: int | None = Field(default=None, ge=1)  # the server caps `size` (forces paging)
+    # online/offline callbacks: {"type": 5|6, robotId, status, time}, a WeCom group-robot webhook text, or {}
+    status_shape: StatusShape = "json"
+
+
 class Robot(_Model):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1)
@@ -139,6 +151,7 @@ class Scenario(_Model):
     messages: list[ScriptedMessage] = []
     overrides: list[Override] = []
     echo: bool = True  # a robot's text into a group is called back by the group's other robots
+    cloud: CloudBehaviour = CloudBehaviour()
 
     def robot(self, robot_id: str) -> Robot | None:
         return next((r for r in self.robots if r.id == robot_id), None)

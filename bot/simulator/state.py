@@ -158,8 +158,13 @@ class CallbackRecord:
 
 class SimState:
     """The simulated cloud. `time_scale` divides every simulated delay (10 = ten times faster); the rate-limit
-    window is real time, because it limits the real client. Without a bound URL, callbacks go to
-    `{hub_url}/worktool/{robot_id}/message|result|status?token=…` when `hub_url` is set."""
+    window is real time, because it limits the real client.
+
+    Scenario robots start as if `hub worktool bind` had been run against `hub_url` (so `hub run` needs no
+    binding step): message callback open with the scenario's `reply_all`, and without a URL bound for a
+    type, callbacks go to `{hub_url}/worktool/{robot_id}/message|result?token=…`, status callbacks to
+    `…/status?kind=online|offline&token=…`. A URL bound through robotInfo/update (message) or callBack/bind
+    (1, 5, 6) takes over for its type."""
 
     def __init__(
         self,
@@ -176,6 +181,7 @@ class SimState:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.scenario = scenario or Scenario()
+        self.cloud = self.scenario.cloud  # replaced as a whole by POST /_sim/cloud
         self.hub_url = hub_url.rstrip("/") if hub_url else None
         self.token = token
         self.time_scale = time_scale
@@ -240,8 +246,10 @@ class SimState:
             return robot.bindings[callback_type].url
         if self.hub_url is None:
             return None
-        query = f"?{urlencode({'token': self.token})}" if self.token else ""
-        return f"{self.hub_url}/worktool/{robot_id}/{kind}{query}"
+        query = {"kind": "online" if online else "offline"} if kind == "status" else {}
+        if self.token:
+            query["token"] = self.token
+        return f"{self.hub_url}/worktool/{robot_id}/{kind}" + (f"?{urlencode(query)}" if query else "")
 
     def behaviour_for(self, robot: RobotState, command: Mapping[str, Any]) -> ResultBehaviour:
         """The robot's behaviour unless an override matches; an override with `times` is used up."""

@@ -18,13 +18,23 @@ from redis.asyncio import Redis
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bot.settings import Settings
-from bot.worktool.protocol import MAX_COMMANDS_PER_REQUEST, ApiAnswer, RawMessageRecord
+from bot.worktool.protocol import (
+    BINDABLE_CALLBACKS,
+    MAX_COMMANDS_PER_REQUEST,
+    MAX_RAW_PAGES,
+    ApiAnswer,
+    RawMessagePage,
+    RawMessageRecord,
+    RobotInfo,
+    read_raw_message_page,
+)
 from bot.worktool.ratelimit import RateLimited, RequestBudget
 
 log = structlog.get_logger(__name__)
 SEND_ATTEMPTS: Final = 3
 QUERY_ATTEMPTS: Final = 3
 BUDGET_WAIT_S: Final = 20.0
+RAW_PAGE_SIZE: Final = 100
 
 
 class WorkToolError(Exception):
@@ -48,6 +58,10 @@ class Rejected(WorkToolError):
         self.reason = message
 
 
+class UnreadableAnswer(WorkToolError):
+    """WorkTool accepted the request but its data has a shape we cannot read (not the same as "nothing")."""
+
+
 class WorkToolClient:
     def __init__(self, session: aiohttp.ClientSession, api_base: str, budget: RequestBudget, timeout_s: float) -> None:
         self._session = session
@@ -66,16 +80,24 @@ class WorkToolClient:
         return str(answer.data)
 
     async def raw_messages(self, robot_id: str, message_id: str) -> list[RawMessageRecord]:
-        """What the robot executed for a messageId (the fallback when a result callback never came)."""
-        answer = await self._call(
-            "GET",
-            "/robot/rawMsg/list",
-            robot_id,
-            params={"messageId": message_id, "page": "0", "size": "100", "sort": "run_time,desc"},
-            attempts=QUERY_ATTEMPTS,
-            idempotent=True,
-        )
-        rows = answer.data if isinstance(answer.data, list) else []
+        """What the robot executed for a messageId (the fallback when a result callback never came).
+
+        Pages start at 1. `data` is a plain list (one page) or a page object whose `totalPage` (or `total`) says
+        whether to read on, up to MAX_RAW_PAGES. Raises UnreadableAnswer when `data` is neither shape."""
+        rows: list[Any] = []
+        for page in range(1, MAX_RAW_PAGES + 1):
+            read = await self._raw_message_page(robot_id, message_id, page)
+            rows += read.rows
+            if read.total_pages is None or page >= read.total_pages or not read.rows:
+                break
+        else:
+            log.warning(
+                "rawMsg/list has more pages than are read",
+                robot_id=robot_id,
+                command_message_id=message_id,
+                pages=read.total_pages,
+                read=MAX_RAW_PAGES,
+            )
         records = []
         for row in rows:
             try:
@@ -84,17 +106,50 @@ class WorkToolClient:
                 log.warning("unreadable rawMsg/list row skipped", robot_id=robot_id, row=row, error=str(exc))
         return [r for r in records if r.message_id == message_id]
 
+    async def _raw_message_page(self, robot_id: str, message_id: str, page: int) -> RawMessagePage:
+        params = {"messageId": message_id, "page": str(page), "size": str(RAW_PAGE_SIZE), "sort": "run_time,desc"}
+        answer = await self._call(
+            "GET", "/robot/rawMsg/list", robot_id, params=params, attempts=QUERY_ATTEMPTS, idempotent=True
+        )
+        try:
+            return read_raw_message_page(answer.data, RAW_PAGE_SIZE)
+        except ValueError as exc:
+            log.warning(
+                "unreadable rawMsg/list answer",
+                robot_id=robot_id,
+                command_message_id=message_id,
+                page=page,
+                error=str(exc),
+            )
+            raise UnreadableAnswer(str(exc)) from exc
+
     async def is_online(self, robot_id: str) -> bool | None:
         """`robotInfo/online`: data true/false (the docs show `{}`; the vendor UI reads data === true)."""
         answer = await self._call("GET", "/robot/robotInfo/online", robot_id, attempts=QUERY_ATTEMPTS, idempotent=True)
         return answer.data if isinstance(answer.data, bool) else None
 
-    async def robot_info(self, robot_id: str) -> dict[str, Any]:
+    async def robot_info(self, robot_id: str) -> RobotInfo:
+        """`robotInfo/get`: among others openCallback and replyAll (whether group messages reach us)."""
         answer = await self._call("GET", "/robot/robotInfo/get", robot_id, attempts=QUERY_ATTEMPTS, idempotent=True)
-        return answer.data if isinstance(answer.data, dict) else {}
+        if not isinstance(answer.data, dict):
+            raise UnreadableAnswer(f"robotInfo/get data is not an object: {str(answer.data)[:200]}")
+        try:
+            return RobotInfo.model_validate(answer.data)
+        except ValidationError as exc:
+            raise UnreadableAnswer(f"robotInfo/get: {exc}") from exc
+
+    async def bind_message_callback(self, robot_id: str, url: str) -> None:
+        """The message callback, bound the way every real client does it (protocol §1.1): `robotInfo/update`
+        with openCallback 1 and replyAll 1 (every private and group message, not only @-messages).
+        WorkTool test-POSTs the URL and needs HTTP 200 + JSON back."""
+        body = {"openCallback": 1, "replyAll": 1, "callbackUrl": url}
+        await self._call("POST", "/robot/robotInfo/update", robot_id, body, attempts=QUERY_ATTEMPTS)
 
     async def bind_callback(self, robot_id: str, callback_type: int, url: str) -> None:
-        """Bind a callback URL; WorkTool test-POSTs it and needs HTTP 200 + JSON back."""
+        """Bind the result (1) or online/offline (5/6) callback URL; WorkTool test-POSTs a result URL and needs
+        HTTP 200 + JSON back. The message callback is not bound here: see bind_message_callback."""
+        if callback_type not in BINDABLE_CALLBACKS:
+            raise ValueError(f"callBack/bind takes types {sorted(BINDABLE_CALLBACKS)}, not {callback_type}")
         body = {"type": callback_type, "callBackUrl": url}
         await self._call("POST", "/robot/robotInfo/callBack/bind", robot_id, body, attempts=QUERY_ATTEMPTS)
 

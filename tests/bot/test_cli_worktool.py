@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,10 +12,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.cli import run_worktool
 from bot.settings import ConfigError, Settings
 from bot.simulator import Scenario, SimState, create_sim_app
-from tests.conftest import CALLBACK_TOKEN
+from tests.conftest import CALLBACK_TOKEN, build_settings
 
+# Robots that were never bound: the message callback would only bring @-messages and private chats.
 SCENARIO = Scenario.model_validate(
-    {"robots": [{"id": "wt-robot-1", "name": "小助手"}, {"id": "wt-robot-2", "name": "售后助手"}]}
+    {
+        "robots": [
+            {"id": "wt-robot-1", "name": "小助手", "reply_all": 0},
+            {"id": "wt-robot-2", "name": "售后助手", "reply_all": 0},
+        ]
+    }
 )
 
 
@@ -33,7 +40,7 @@ def with_api(settings: Settings, server: TestServer) -> Settings:
     return settings.model_copy(update={"worktool": worktool})
 
 
-async def test_bind_points_every_callback_at_us_and_check_shows_them(
+async def test_bind_makes_exactly_the_real_calls_and_check_shows_them(
     client: TestClient[Any, Any],
     settings: Settings,
     sim: tuple[SimState, TestServer],
@@ -42,21 +49,71 @@ async def test_bind_points_every_callback_at_us_and_check_shows_them(
     state, server = sim
     hub = str(client.make_url("")).rstrip("/")
     assert await run_worktool(with_api(settings, server), args("bind", public_url=hub)) == 0
+    calls = [(r.method, r.path, r.robot_id) for r in state.requests]
+    assert calls == [
+        (method, path, robot_id)
+        for robot_id in ("wt-robot-1", "wt-robot-2")
+        for method, path in [("POST", "/robot/robotInfo/update")] + [("POST", "/robot/robotInfo/callBack/bind")] * 3
+    ]
+    assert {r.status for r in state.requests} == {200}
     for robot_id in ("wt-robot-1", "wt-robot-2"):
-        bound = {kind: b.url for kind, b in state.robots[robot_id].bindings.items()}
+        robot = state.robots[robot_id]
+        bound = {kind: b.url for kind, b in robot.bindings.items()}
         assert bound == {
-            11: f"{hub}/worktool/{robot_id}/message?token={CALLBACK_TOKEN}",
+            11: f"{hub}/worktool/{robot_id}/message?token={CALLBACK_TOKEN}",  # through robotInfo/update
             1: f"{hub}/worktool/{robot_id}/result?token={CALLBACK_TOKEN}",
-            5: f"{hub}/worktool/{robot_id}/status?token={CALLBACK_TOKEN}",
-            6: f"{hub}/worktool/{robot_id}/status?token={CALLBACK_TOKEN}",
+            5: f"{hub}/worktool/{robot_id}/status?kind=online&token={CALLBACK_TOKEN}",
+            6: f"{hub}/worktool/{robot_id}/status?kind=offline&token={CALLBACK_TOKEN}",
         }
-    assert CALLBACK_TOKEN not in capsys.readouterr().out  # the secret is never printed
+        assert (robot.open_callback, robot.reply_all) == (1, 1)  # was 0 in the scenario
+    # the hub answered both binding tests (message and result callbacks)
+    tests = [c for c in state.callbacks if c.kind == "binding_test"]
+    assert [(c.url.rsplit("/", 1)[-1], c.status) for c in tests] == [("message", 200), ("result", 200)] * 2
+    out = capsys.readouterr().out
+    assert "wt-robot-1: robotInfo/update openCallback=1 replyAll=1 callbackUrl=" in out
+    assert "wt-robot-1: callBack/bind type 6 -> " in out
+    assert "status?kind=offline&token=<callback token>" in out
+    assert CALLBACK_TOKEN not in out  # the secret is never printed
+
     assert await run_worktool(with_api(settings, server), args("check", robot="wt-robot-2")) == 0
     out = capsys.readouterr().out
-    assert "wt-robot-2 (售后助手): online=True" in out
-    assert "type 11 (" in out
-    assert f"{hub}/worktool/wt-robot-2/message" in out
+    assert "wt-robot-2 (售后助手): online=True openCallback=1 replyAll=1" in out
+    assert f"type 11 (消息回调): {hub}/worktool/wt-robot-2/message?token=<callback token>" in out
+    assert f"type 5 (机器人上线回调): {hub}/worktool/wt-robot-2/status?kind=online&token=<callback token>" in out
+    assert "WARNING" not in out
     assert CALLBACK_TOKEN not in out
+
+
+@pytest.mark.parametrize(
+    ("reply_all", "open_callback", "meaning"),
+    [
+        (0, 1, "replyAll=0: only @-messages and private chats reach the hub"),
+        (-1, 1, "replyAll=-1: read only: no messages at all reach the hub"),
+        (1, 0, "openCallback=0: the message callback is off, no messages at all reach the hub"),
+    ],
+)
+async def test_check_warns_when_not_every_message_reaches_the_hub(
+    redis_url: str,
+    tmp_path: Path,
+    sim: tuple[SimState, TestServer],
+    capsys: pytest.CaptureFixture[str],
+    reply_all: int,
+    open_callback: int,
+    meaning: str,
+) -> None:
+    state, server = sim
+    settings = build_settings("sqlite://:memory:", redis_url, tmp_path)  # no database is used
+    robot = state.robots["wt-robot-1"]
+    robot.reply_all, robot.open_callback = reply_all, open_callback
+    state.robots["wt-robot-2"].reply_all = 1
+    assert await run_worktool(with_api(settings, server), args("check")) == 1
+    out = capsys.readouterr().out
+    assert f"wt-robot-1 (小助手): online=True openCallback={open_callback} replyAll={reply_all}" in out
+    assert "wt-robot-2 (售后助手): online=True openCallback=1 replyAll=1" in out
+    [warning] = [line for line in out.splitlines() if "WARNING" in line]
+    assert warning.startswith(f"  WARNING: {meaning}")
+    assert warning.endswith("; `hub worktool bind` sets openCallback=1 replyAll=1")
+    assert out.index("wt-robot-1 (") < out.index(warning) < out.index("wt-robot-2 (")
 
 
 async def test_bind_fails_loudly_when_the_hub_is_not_reachable(

@@ -39,6 +39,7 @@ class Received:
     token: str | None
     content_type: str
     body: dict[str, Any]
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,7 +63,8 @@ class Receiver:
             body = json.loads(raw)
         else:
             body = dict(parse_qsl(raw, keep_blank_values=True))
-        self.received.append(Received(robot_id, kind, request.query.get("token"), request.content_type, body))
+        received = Received(robot_id, kind, request.query.get("token"), request.content_type, body, dict(request.query))
+        self.received.append(received)
         self._arrived.set()
 
     async def _callback(self, request: web.Request) -> web.Response:

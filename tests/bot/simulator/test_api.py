@@ -126,6 +126,25 @@ async def test_raw_msg_list_shows_executed_commands_like_the_live_service(make_s
     assert [r["messageId"] for r in await sim.polled(page="2", size="1")] == [done["data"]]
 
 
+async def test_raw_msg_list_as_a_page_object_with_a_capped_size(make_sim: SimFactory) -> None:
+    cloud = {"raw_msg_shape": "object", "raw_msg_max_size": 2}
+    sim = await make_sim({"robots": [{"id": "wt-robot-1", "name": "小助手"}], "echo": False, "cloud": cloud})
+    sent = await sim.send([text("甲"), text("乙"), text("丙")])
+    await sim.state.drain()
+    pages = [
+        (await sim.call("GET", "/robot/rawMsg/list", robotId="wt-robot-1", messageId=sent["data"], page=p, size="100"))
+        for p in ("1", "2", "3")
+    ]
+    assert [(d["data"]["page"], d["data"]["size"], d["data"]["total"], d["data"]["totalPage"]) for d in pages] == [
+        (1, 2, 3, 2),
+        (2, 2, 3, 2),
+        (3, 2, 3, 2),
+    ]
+    titles = [json.loads(row["successList"]) for d in pages for row in d["data"]["list"]]
+    assert sorted(titles) == [["丙"], ["乙"], ["甲"]]
+    assert pages[2]["data"]["list"] == []
+
+
 async def test_robot_info_and_online(make_sim: SimFactory) -> None:
     sim = await make_sim()
     info = await sim.call("GET", "/robot/robotInfo/get", robotId="wt-robot-2")

@@ -13,15 +13,35 @@ from tests.bot.simulator.conftest import Receiver, SimFactory, text
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "worktool"
 
 
-async def bind(sim: Any, url: str, callback_type: int = 11, robot_id: str = "wt-robot-1") -> dict[str, Any]:
+async def bind(sim: Any, url: str, callback_type: int = 1, robot_id: str = "wt-robot-1") -> dict[str, Any]:
     body = {"type": callback_type, "callBackUrl": url}
     answer: dict[str, Any] = await sim.call("POST", "/robot/robotInfo/callBack/bind", body, robotId=robot_id)
     return answer
 
 
-async def test_binding_posts_the_test_payload_and_lists_the_url(make_sim: SimFactory, receiver: Receiver) -> None:
+async def update(sim: Any, url: str, reply_all: int = 1, robot_id: str = "wt-robot-1") -> dict[str, Any]:
+    body = {"openCallback": 1, "replyAll": reply_all, "callbackUrl": url}
+    answer: dict[str, Any] = await sim.call("POST", "/robot/robotInfo/update", body, robotId=robot_id)
+    return answer
+
+
+async def test_the_message_callback_is_refused_through_callback_bind(make_sim: SimFactory, receiver: Receiver) -> None:
     sim = await make_sim()
-    answer = await bind(sim, f"{receiver.url}/hook/ok?robot=1")
+    answer = await bind(sim, f"{receiver.url}/hook/ok", callback_type=11)
+    # a business error, as the cloud answers them: HTTP 200, a refusing code, a Chinese message
+    assert (answer["_status"], answer["code"], answer["data"]) == (200, 400, None)
+    assert "robotInfo/update" in answer["message"]
+    assert "消息回调" in answer["message"]
+    assert receiver.of("hook") == []  # no test POST: nothing was bound
+    assert (await sim.call("GET", "/robot/robotInfo/callBack/get", robotId="wt-robot-1"))["data"] == []
+    assert 11 not in sim.state.robots["wt-robot-1"].bindings
+
+
+async def test_robot_info_update_posts_the_test_payload_and_lists_the_url_as_type_11(
+    make_sim: SimFactory, receiver: Receiver
+) -> None:
+    sim = await make_sim({**BASE_NO_ECHO, "robots": [{"id": "wt-robot-1", "name": "小助手", "reply_all": 0}]})
+    answer = await update(sim, f"{receiver.url}/hook/ok?robot=1")
     assert (answer["code"], answer["message"]) == (200, "操作成功")
     [test_post] = receiver.of("hook")
     assert test_post.content_type == "application/json"
@@ -32,6 +52,18 @@ async def test_binding_posts_the_test_payload_and_lists_the_url(make_sim: SimFac
         (11, f"{receiver.url}/hook/ok?robot=1", "消息回调")
     ]
     assert isinstance(listed["data"][0]["id"], int)
+    info = (await sim.call("GET", "/robot/robotInfo/get", robotId="wt-robot-1"))["data"]
+    assert (info["openCallback"], info["replyAll"]) == (1, 1)  # was 0 in the scenario
+
+
+async def test_robot_info_update_is_refused_unless_the_url_answers(make_sim: SimFactory, receiver: Receiver) -> None:
+    sim = await make_sim({**BASE_NO_ECHO, "robots": [{"id": "wt-robot-1", "name": "小助手", "reply_all": 0}]})
+    answer = await update(sim, f"{receiver.url}/hook/status500")
+    assert (answer["_status"], answer["code"]) == (200, 500)
+    assert (await sim.call("GET", "/robot/robotInfo/callBack/get", robotId="wt-robot-1"))["data"] == []
+    assert sim.state.robots["wt-robot-1"].reply_all == 0  # nothing changed
+    bad = await sim.call("POST", "/robot/robotInfo/update", {"replyAll": 2}, robotId="wt-robot-1")
+    assert (bad["code"], bad["message"]) == (400, "replyAll必须是-1, 0或1")
 
 
 @pytest.mark.parametrize(("hook", "problem"), [("status500", "HTTP 500"), ("text", "not JSON")])

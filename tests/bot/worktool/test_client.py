@@ -15,8 +15,16 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from bot.embedded_redis import free_port
-from bot.worktool.client import DeliveryUnknown, NotDelivered, Rejected, WorkToolClient
-from bot.worktool.protocol import text_command
+from bot.simulator import Scenario, SimState, create_sim_app
+from bot.worktool.client import (
+    DeliveryUnknown,
+    NotDelivered,
+    Rejected,
+    UnreadableAnswer,
+    WorkToolClient,
+    WorkToolError,
+)
+from bot.worktool.protocol import MAX_RAW_PAGES, text_command
 from bot.worktool.ratelimit import RateLimited, RequestBudget
 from tests.conftest import REPO
 
@@ -138,6 +146,96 @@ async def test_queries_retry_unknown_outcomes_and_read_the_quirky_shapes(
     assert (records[0].raw_success, records[0].success_list, records[0].fail_list) == (0, ["仑哥"], [])
     assert await client.is_online("worktool1") is True
     assert fake.requests[1][1]["messageId"] == "1784417250785046528"
+    assert (fake.requests[1][1]["page"], fake.requests[1][1]["size"]) == ("1", "100")  # pages start at 1
+
+
+def row(message_id: str, title: str) -> dict[str, Any]:
+    return {"messageId": message_id, "rawMsg": "{}", "rawSuccess": 0, "successList": f'["{title}"]', "type": 203}
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [{"records": [row("7", "甲")], "totalPage": 2, "total": 2}, {"records": [row("7", "乙")], "totalPage": 2}],
+        [{"list": [row("7", "甲")], "total": 101}, {"list": [row("7", "乙"), row("8", "other")], "total": 101}],
+    ],
+    ids=["records+totalPage", "list+total"],
+)
+async def test_raw_messages_follow_the_pages_of_a_page_object(
+    cloud: tuple[FakeCloud, TestServer], make_client: Callable[..., WorkToolClient], pages: list[dict[str, Any]]
+) -> None:
+    fake, server = cloud
+    fake.replies = [(200, {"code": 200, "message": "操作成功", "data": page}) for page in pages]
+    records = await make_client(str(server.make_url(""))).raw_messages("r", "7")
+    assert [r.success_list for r in records] == [["甲"], ["乙"]]  # another messageId's row is left out
+    assert [q["page"] for _, q, _ in fake.requests] == ["1", "2"]
+
+
+async def test_raw_messages_read_at_most_a_bounded_number_of_pages(
+    cloud: tuple[FakeCloud, TestServer], make_client: Callable[..., WorkToolClient]
+) -> None:
+    fake, server = cloud
+    page = {"code": 200, "data": {"list": [row("7", "甲")], "totalPage": 1000}}
+    fake.replies = [(200, page)] * 20
+    records = await make_client(str(server.make_url(""))).raw_messages("r", "7")
+    assert len(records) == len(fake.requests) == MAX_RAW_PAGES
+
+
+@pytest.mark.parametrize("data", [None, "1784417250785046528", {"rows_count": 3}, {"list": "[]"}])
+async def test_an_unreadable_raw_msg_answer_is_an_error_not_no_rows(
+    cloud: tuple[FakeCloud, TestServer],
+    make_client: Callable[..., WorkToolClient],
+    data: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake, server = cloud
+    fake.replies = [(200, {"code": 200, "message": "操作成功", "data": data})]
+    with pytest.raises(UnreadableAnswer, match="neither a list nor a page object") as caught:
+        await make_client(str(server.make_url(""))).raw_messages("r", "7")
+    assert isinstance(caught.value, WorkToolError)  # what bot/commands/results.py catches
+    assert len(fake.requests) == 1  # not retried: asking again gets the same answer
+    assert "unreadable rawMsg/list answer" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("shape", ["list", "object"])
+async def test_raw_messages_against_the_simulator_in_both_shapes(
+    aiohttp_server: Callable[..., Any], make_client: Callable[..., WorkToolClient], shape: str
+) -> None:
+    cloud = {"raw_msg_shape": shape, "raw_msg_max_size": 2}
+    scenario = Scenario.model_validate({"robots": [{"id": "wt-1", "name": "小助手"}], "cloud": cloud})
+    state = SimState(scenario, time_scale=100)
+    server = await aiohttp_server(create_sim_app(state))
+    client = make_client(str(server.make_url("")))
+    message_id = await client.send_raw("wt-1", [text_command(t, "x", []) for t in ("甲", "乙", "丙")])
+    await state.drain()
+    records = await client.raw_messages("wt-1", message_id)
+    polls = [r for r in state.requests if r.path == "/robot/rawMsg/list"]
+    # a plain list cannot say there is more: only the page object's totalPage makes the client read on
+    assert (len(records), len(polls)) == ((3, 2) if shape == "object" else (2, 1))
+
+
+async def test_robot_info_and_the_message_callback_binding(
+    cloud: tuple[FakeCloud, TestServer], make_client: Callable[..., WorkToolClient]
+) -> None:
+    fake, server = cloud
+    info = sample("61_robotInfo_get_response_doc_example.json")
+    fake.replies = [(200, info), (200, {"code": 200, "data": {**info["data"], "replyAll": "0", "openCallback": 1}})]
+    client = make_client(str(server.make_url("")))
+    first = await client.robot_info("11a")
+    assert (first.open_callback, first.reply_all) == (0, 1)
+    assert first.message_problem() == "openCallback=0: the message callback is off, no messages at all reach the hub"
+    second = await client.robot_info("11a")
+    assert second.reply_all == 0  # the docs type replyAll as a string
+    assert "only @-messages and private chats reach the hub" in (second.message_problem() or "")
+    await client.bind_message_callback("11a", "https://hub.example/worktool/11a/message?token=t")
+    path, query, body = fake.requests[-1]
+    assert (path, query) == ("/robot/robotInfo/update", {"robotId": "11a"})
+    assert body == sample("62_robotInfo_update_msg_callback_request_doc.json") | {
+        "callbackUrl": "https://hub.example/worktool/11a/message?token=t"
+    }
+    with pytest.raises(ValueError, match="not 11"):
+        await client.bind_callback("11a", 11, "https://hub.example/x")
+    assert len(fake.requests) == 3
 
 
 async def test_at_most_100_commands_per_request(make_client: Callable[..., WorkToolClient]) -> None:
