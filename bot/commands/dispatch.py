@@ -19,7 +19,7 @@ from redis.asyncio.lock import Lock
 from tortoise.expressions import F
 
 from bot.clock import Clock
-from bot.commands.outcomes import Outcomes
+from bot.commands.outcomes import Outcomes, outcome_fields
 from bot.commands.pacing import MINUTE, RobotSends, next_send_at
 from bot.commands.results import match_stored_results
 from bot.locks import Turn, work_exclusively
@@ -118,7 +118,7 @@ async def _dropped_for_takeover(deps: CommandDeps, robot_id: str, batch: list[Co
     reason = f"not sent: staff took the conversation over (bot paused until {paused.isoformat()})"
     for command in batch:
         if await Command.filter(id=command.id, status=CommandStatus.QUEUED).update(
-            status=CommandStatus.FAILED, finished_at=now, error_reason=reason
+            status=CommandStatus.FAILED, finished_at=now, error_reason=reason, **outcome_fields(command.purpose)
         ):
             await command.refresh_from_db()
             await deps.outcomes.notify(command, CommandStatus.FAILED)
@@ -180,7 +180,11 @@ async def _not_delivered(deps: CommandDeps, robot_id: str, batch: list[Command],
 async def _failed(deps: CommandDeps, batch: list[Command], now: datetime, code: int | None, reason: str) -> None:
     for command in batch:
         changed = await Command.filter(id=command.id, status=CommandStatus.SENT).update(
-            status=CommandStatus.FAILED, finished_at=now, error_code=code, error_reason=reason
+            status=CommandStatus.FAILED,
+            finished_at=now,
+            error_code=code,
+            error_reason=reason,
+            **outcome_fields(command.purpose),
         )
         if changed:
             await command.refresh_from_db()

@@ -19,7 +19,7 @@ import structlog
 from tortoise.expressions import F
 
 from bot.callbacks.payloads import ResultCallback
-from bot.commands.outcomes import Outcomes
+from bot.commands.outcomes import Outcomes, outcome_fields
 from bot.worktool.client import WorkToolClient, WorkToolError
 from bot.worktool.protocol import ExecutedCommand, RawMessageRecord, parse_raw_msg
 from models.callbacks import ResultCallback as ResultRow
@@ -79,6 +79,7 @@ async def apply_outcome(command: Command, outcome: Outcome, now: datetime, outco
         fail_list=outcome.fail_list,
         result_source=outcome.source,
         late=late,
+        **outcome_fields(command.purpose),
     )
     if not changed:
         log.info("repeated result ignored", command_id=command.id, status=command.status.value)
@@ -90,8 +91,12 @@ async def apply_outcome(command: Command, outcome: Outcome, now: datetime, outco
     return True
 
 
-def outcome_of_callback(payload: dict[str, Any]) -> tuple[Outcome, ExecutedCommand | None, int | None]:
+def outcome_of_callback(payload: dict[str, Any]) -> tuple[Outcome | None, ExecutedCommand | None, int | None]:
+    """The outcome a stored callback reports; None when its errorCode is missing or unreadable (then the
+    result check decides, from rawMsg/list or as unknown)."""
     result = ResultCallback.model_validate(payload)
+    if result.error_code is None:
+        return None, parse_raw_msg(result.raw_msg), result.type
     outcome = Outcome(
         success=result.error_code == 0,
         error_code=result.error_code,
@@ -118,7 +123,10 @@ async def match_result(row: ResultRow, now: datetime, outcomes: Outcomes) -> Com
     command = pick_command(commands, executed, type_)
     if command is None:
         return None
-    await apply_outcome(command, outcome, now, outcomes)
+    if outcome is None:
+        log.warning("result callback without a readable errorCode; the result check decides", result_id=row.id)
+    else:
+        await apply_outcome(command, outcome, now, outcomes)
     await ResultRow.filter(id=row.id).update(handled_at=now, command_id=command.id)
     return command
 
@@ -183,7 +191,7 @@ async def _give_up(command: Command, now: datetime, outcomes: Outcomes) -> int:
         " and none in rawMsg/list" if command.worktool_message_id else " (WorkTool never confirmed the request)"
     )
     changed = await Command.filter(id=command.id, status=CommandStatus.SENT).update(
-        status=CommandStatus.UNKNOWN, finished_at=now, error_reason=reason
+        status=CommandStatus.UNKNOWN, finished_at=now, error_reason=reason, **outcome_fields(command.purpose)
     )
     if not changed:
         return 0

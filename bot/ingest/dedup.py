@@ -5,8 +5,13 @@ group reports each message):
 1. A known messageId is the message it names.
 2. Else, among recent messages of the same conversation, sender and text (the window): the oldest one this
    robot has not reported yet is the same message seen by another robot.
-3. Else the newest one this robot reported where either copy lacks a messageId is a re-delivery.
+3. Else the newest one this robot reported where either copy lacks a messageId is a re-delivery — only
+   for a message with content (text or file data): an image reported without its data has nothing to
+   recognise it by, and three screenshots within a second are three messages, not one and two repeats.
 4. Else it is new (the same robot with two different messageIds means the user really said it twice).
+
+The content includes the file data (`Incoming.file_key`), so messages without text fold together only
+when their content is identical.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ def decide(
     for candidate in recent:
         if robot not in candidate.sightings:
             return Decision(Verdict.COPY, candidate.message_id)
+    if not incoming.has_content:
+        return Decision(Verdict.NEW)
     for candidate in reversed(recent):
         seen_id = candidate.sightings[robot]
         if incoming.external_id is None or seen_id is None:

@@ -97,3 +97,36 @@ def test_hash_uses_raw_text_so_every_robot_agrees() -> None:
         {"receivedName": "u", "groupName": "g", "spoken": "@甲 你好", "rawSpoken": "@甲 你好"}
     )
     assert normalise("r1", a, T0).content_hash == normalise("r2", b, T0).content_hash
+
+
+def image(robot: str = "r1", data: str | None = None, **extra: str) -> Incoming:
+    body = {"receivedName": "号主A", "groupName": "群1", "roomType": 1, "spoken": "", "textType": 2, "messageId": ""}
+    if data is not None:
+        body["fileBase64"] = data
+    return normalise(robot, MessageCallback.model_validate({**body, **extra}), T0)
+
+
+def test_images_with_different_data_differ_and_the_same_image_agrees() -> None:
+    assert image(data="iVBORa").content_hash != image(data="iVBORb").content_hash
+    assert image("r1", data="iVBORa").content_hash == image("r2", data="iVBORa").content_hash
+    assert image(fileName="a.png").content_hash != image(fileName="b.png").content_hash
+    assert incoming().content_hash == incoming().content_hash  # text messages hash as before: no file part
+
+
+def test_an_image_without_data_is_never_folded_into_the_same_robots_earlier_one() -> None:
+    first = image()
+    assert not first.has_content
+    assert first.external_id is None
+    earlier = Candidate(3, first.content_hash, T0, {"r1": None})
+    assert decide(image(), None, [earlier], WINDOW).verdict is Verdict.NEW
+
+
+def test_an_image_without_data_is_still_another_robots_copy() -> None:
+    earlier = Candidate(3, image().content_hash, T0, {"r1": None})
+    decision = decide(image("r2"), None, [earlier], WINDOW)
+    assert (decision.verdict, decision.message_id) == (Verdict.COPY, 3)
+
+
+def test_the_same_image_data_again_from_the_same_robot_is_a_redelivery() -> None:
+    earlier = Candidate(3, image(data="iVBORa").content_hash, T0, {"r1": None})
+    assert decide(image(data="iVBORa"), None, [earlier], WINDOW).verdict is Verdict.REDELIVERY
