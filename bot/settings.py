@@ -17,6 +17,8 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot import limits
+
 ENV_PREFIX: Final = "HUB__"
 DEFAULT_CONFIG_PATH: Final = Path("config.yaml")
 
@@ -118,8 +120,8 @@ class RedisSettings(_Section):
 
 
 class RobotSettings(_Section):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    name: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=limits.ROBOT_ID_CHARS, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(min_length=1, max_length=limits.NAME_CHARS)
     roles: tuple[RobotRole, ...] = ("reply", "alert", "after_sales", "listen")
     shift: Shift = Shift()
 
@@ -204,7 +206,7 @@ class ProcessingSettings(_Section):
 class ApiToken(_Section):
     token: SecretStr = Field(min_length=16)
     role: ApiRole
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=limits.NAME_CHARS)
 
 
 class ApiSettings(_Section):
@@ -217,7 +219,7 @@ class LlmSettings(_Section):
 
     enabled: bool = False
     base_url: str | None = None  # e.g. https://api.deepseek.com/v1
-    model: str = "deepseek-chat"
+    model: str = Field(default="deepseek-chat", min_length=1, max_length=limits.LLM_MODEL_CHARS)
     api_key: SecretStr | None = None  # env only: HUB__LLM__API_KEY
     confidence_threshold: float = Field(default=0.6, ge=0, le=1)  # below this, the rules ask the LLM
     timeout_s: float = Field(default=8.0, gt=0, le=60)

@@ -17,6 +17,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from bot import limits
+
 
 class AlertStatus(StrEnum):
     OPEN = "open"
@@ -45,7 +47,7 @@ class AlertLevel(Model):
     """Seeded from the alerts rule file at start-up (what the API and dashboard show)."""
 
     level = fields.SmallIntField(primary_key=True)
-    name = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=limits.LABEL_CHARS)
     after_minutes = fields.FloatField()
     channels: fields.Field[list[str]] = fields.JSONField(default=list)
     recipients: fields.Field[list[str]] = fields.JSONField(default=list)
@@ -57,17 +59,18 @@ class AlertLevel(Model):
 
 class Alert(Model):
     id = fields.BigIntField(primary_key=True)
-    uid = fields.CharField(max_length=32, unique=True)  # written by the opener: tells "mine" from a racing twin
-    kind = fields.CharField(max_length=32)
-    dedup_key = fields.CharField(max_length=255, db_index=True)
-    open_key = fields.CharField(max_length=255, null=True, unique=True)
+    # Written by the opener: tells "mine" from a racing twin.
+    uid = fields.CharField(max_length=limits.UID_CHARS, unique=True)
+    kind = fields.CharField(max_length=limits.KIND_CHARS)
+    dedup_key = fields.CharField(max_length=limits.ALERT_KEY_CHARS, db_index=True)
+    open_key = fields.CharField(max_length=limits.ALERT_KEY_CHARS, null=True, unique=True)
     conversation_id = fields.BigIntField(null=True)
-    subject = fields.CharField(max_length=128, default="")  # the user, robot or task it is about
-    title = fields.CharField(max_length=255)
+    subject = fields.CharField(max_length=limits.NAME_CHARS, default="")  # the user, robot or task it is about
+    title = fields.CharField(max_length=limits.ALERT_TITLE_CHARS)
     detail = fields.TextField(default="")
     level = fields.SmallIntField(default=1)
     max_level = fields.SmallIntField(default=1)
-    status = fields.CharEnumField(AlertStatus, max_length=16, default=AlertStatus.OPEN)
+    status = fields.CharEnumField(AlertStatus, max_length=limits.STATE_CHARS, default=AlertStatus.OPEN)
     occurrences = fields.IntField(default=1)
     escalation_count = fields.IntField(default=0)
     policy: fields.Field[dict[str, object]] = fields.JSONField()  # levels, recipients... as at opening
@@ -78,11 +81,11 @@ class Alert(Model):
     step_token = fields.IntField(default=1)
     source_message_id = fields.BigIntField(null=True)
     source_command_id = fields.BigIntField(null=True)
-    cancel_reason = fields.CharEnumField(CancelReason, max_length=32, null=True)
-    cancel_note = fields.CharField(max_length=255, null=True)
-    cancelled_by = fields.CharField(max_length=128, null=True)
+    cancel_reason = fields.CharEnumField(CancelReason, max_length=limits.KIND_CHARS, null=True)
+    cancel_note = fields.CharField(max_length=limits.REASON_CHARS, null=True)
+    cancelled_by = fields.CharField(max_length=limits.NAME_CHARS, null=True)
     cancelled_at = fields.DatetimeField(null=True)
-    claimed_by = fields.CharField(max_length=128, null=True)
+    claimed_by = fields.CharField(max_length=limits.NAME_CHARS, null=True)
     claimed_at = fields.DatetimeField(null=True)
 
     class Meta:
@@ -101,9 +104,9 @@ class AlertEvent(Model):
     id = fields.BigIntField(primary_key=True)
     alert_id = fields.BigIntField(db_index=True)
     at = fields.DatetimeField()
-    action = fields.CharField(max_length=16)
+    action = fields.CharField(max_length=limits.STATE_CHARS)
     level = fields.SmallIntField()
-    actor = fields.CharField(max_length=128, default="system")
+    actor = fields.CharField(max_length=limits.NAME_CHARS, default="system")
     detail = fields.TextField(default="")
 
     class Meta:
@@ -114,20 +117,22 @@ class Notification(Model):
     id = fields.BigIntField(primary_key=True)
     alert_id = fields.BigIntField()
     level = fields.SmallIntField()
-    channel = fields.CharField(max_length=32)
-    recipient = fields.CharField(max_length=128)  # a person's name
-    target = fields.CharField(max_length=160)  # what one message goes to: the person, "webhook", "conv:12"...
-    origin_channel = fields.CharField(max_length=32, null=True)  # set on a fallback: the channel that failed
-    status = fields.CharEnumField(NotificationStatus, max_length=16, default=NotificationStatus.PENDING)
+    channel = fields.CharField(max_length=limits.KIND_CHARS)
+    recipient = fields.CharField(max_length=limits.NAME_CHARS)  # a person's name
+    # What one message goes to: the person, "wecom_webhook", "conv:12", "group:<name>".
+    target = fields.CharField(max_length=limits.NOTIFICATION_TARGET_CHARS)
+    # Set on a fallback: the channel that failed.
+    origin_channel = fields.CharField(max_length=limits.KIND_CHARS, null=True)
+    status = fields.CharEnumField(NotificationStatus, max_length=limits.STATE_CHARS, default=NotificationStatus.PENDING)
     attempts = fields.SmallIntField(default=0)
     due_at = fields.DatetimeField()
     created_at = fields.DatetimeField()
     claimed_at = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
-    batch = fields.CharField(max_length=32, null=True)  # rows sent as one message share it
-    provider = fields.CharField(max_length=16, null=True)
-    provider_id = fields.CharField(max_length=128, null=True)
+    batch = fields.CharField(max_length=limits.UID_CHARS, null=True)  # rows sent as one message share it
+    provider = fields.CharField(max_length=limits.STATE_CHARS, null=True)
+    provider_id = fields.CharField(max_length=limits.PROVIDER_ID_CHARS, null=True)
     command_id = fields.BigIntField(null=True)  # worktool channels: the robot command carrying it
     error = fields.TextField(null=True)
 

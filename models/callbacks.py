@@ -5,11 +5,13 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from bot import limits
+
 
 class ResultCallback(Model):
     id = fields.BigIntField(primary_key=True)
-    robot_id = fields.CharField(max_length=64, db_index=True)
-    message_id = fields.CharField(max_length=128, db_index=True)  # WorkTool sends 19 digits; allow 128
+    robot_id = fields.CharField(max_length=limits.ROBOT_ID_CHARS, db_index=True)
+    message_id = fields.CharField(max_length=limits.EXTERNAL_ID_CHARS, db_index=True)  # WorkTool sends 19 digits
     error_code = fields.IntField(null=True)
     received_at = fields.DatetimeField()
     payload: fields.Field[dict[str, object]] = fields.JSONField()

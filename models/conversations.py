@@ -8,12 +8,14 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from bot import limits
+
 
 class Conversation(Model):
     id = fields.BigIntField(primary_key=True)
-    kind = fields.CharField(max_length=16)  # "group" | "private"
-    key = fields.CharField(max_length=255)
-    name = fields.CharField(max_length=255)
+    kind = fields.CharField(max_length=limits.STATE_CHARS)  # "group" | "private"
+    key = fields.CharField(max_length=limits.CONVERSATION_KEY_CHARS)
+    name = fields.CharField(max_length=limits.NAME_CHARS)
     room_type = fields.SmallIntField(default=0)
     created_at = fields.DatetimeField()
     last_message_at = fields.DatetimeField(null=True)
@@ -22,7 +24,7 @@ class Conversation(Model):
     processed_upto = fields.BigIntField(default=0)
     # Staff took over: the bot does not reply here until then (re-checked right before a reply is sent).
     bot_paused_until = fields.DatetimeField(null=True)
-    paused_by = fields.CharField(max_length=255, null=True)
+    paused_by = fields.CharField(max_length=limits.NAME_CHARS, null=True)
 
     class Meta:
         table = "conversations"
@@ -36,7 +38,7 @@ class ConversationName(Model):
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="names", on_delete=fields.CASCADE
     )
-    name = fields.CharField(max_length=255)
+    name = fields.CharField(max_length=limits.NAME_CHARS)
     first_seen_at = fields.DatetimeField()
 
     class Meta:
@@ -48,12 +50,12 @@ class ConversationAlias(Model):
     """An admin-made mapping: callbacks keyed `key` belong to `conversation` (e.g. after a rename)."""
 
     id = fields.BigIntField(primary_key=True)
-    kind = fields.CharField(max_length=16)
-    key = fields.CharField(max_length=255)
+    kind = fields.CharField(max_length=limits.STATE_CHARS)
+    key = fields.CharField(max_length=limits.CONVERSATION_KEY_CHARS)
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="aliases", on_delete=fields.CASCADE
     )
-    created_by = fields.CharField(max_length=128)
+    created_by = fields.CharField(max_length=limits.NAME_CHARS)
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -68,7 +70,7 @@ class ConversationRobot(Model):
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="robots", on_delete=fields.CASCADE
     )
-    robot_id = fields.CharField(max_length=64)
+    robot_id = fields.CharField(max_length=limits.ROBOT_ID_CHARS)
     first_seen_at = fields.DatetimeField()
 
     class Meta:

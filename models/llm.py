@@ -5,13 +5,15 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from bot import limits
+
 
 class LlmUsage(Model):
     id = fields.BigIntField(primary_key=True)
     at = fields.DatetimeField()
-    day = fields.CharField(max_length=10)  # YYYY-MM-DD in the business time zone: the budget's day
-    model = fields.CharField(max_length=128)
-    purpose = fields.CharField(max_length=32)  # classify | draft_reply
+    day = fields.CharField(max_length=limits.DAY_CHARS)  # YYYY-MM-DD in the business time zone: the budget's day
+    model = fields.CharField(max_length=limits.LLM_MODEL_CHARS)
+    purpose = fields.CharField(max_length=limits.KIND_CHARS)  # classify | draft_reply
     prompt_tokens = fields.IntField(default=0)
     completion_tokens = fields.IntField(default=0)
     cost = fields.FloatField(default=0.0)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Final
 from tortoise import fields
 from tortoise.models import Model
 
+from bot import limits
+
 if TYPE_CHECKING:
     from models.conversations import Conversation
 
@@ -35,33 +37,33 @@ class InboundMessage(Model):
         "models.Conversation", related_name="messages", on_delete=fields.RESTRICT
     )
     # The robot whose report created the message (its messageId too); other robots' copies are sightings.
-    robot_id = fields.CharField(max_length=64)
-    external_id = fields.CharField(max_length=128, null=True)
-    sender_name = fields.CharField(max_length=255)
+    robot_id = fields.CharField(max_length=limits.ROBOT_ID_CHARS)
+    external_id = fields.CharField(max_length=limits.EXTERNAL_ID_CHARS, null=True)
+    sender_name = fields.CharField(max_length=limits.NAME_CHARS)
     text = fields.TextField()  # `spoken`: the @robot part removed
     raw_text = fields.TextField()  # `rawSpoken`
     text_type = fields.IntField(default=1)
     room_type = fields.SmallIntField(default=0)
     at_me = fields.BooleanField(default=False)
-    content_hash = fields.CharField(max_length=32)
+    content_hash = fields.CharField(max_length=limits.HASH_CHARS)
     received_at = fields.DatetimeField()
     payload: fields.Field[dict[str, object]] = fields.JSONField()  # the callback as received
     file_base64 = fields.TextField(null=True)
-    state = fields.CharEnumField(ProcessingState, max_length=16, default=ProcessingState.PENDING)
+    state = fields.CharEnumField(ProcessingState, max_length=limits.STATE_CHARS, default=ProcessingState.PENDING)
     attempts = fields.IntField(default=0)
     processed_at = fields.DatetimeField(null=True)
     error = fields.TextField(null=True)
     # Filled by the pipeline.
-    sender_role = fields.CharField(max_length=16, null=True)
-    type = fields.CharField(max_length=64, null=True)
+    sender_role = fields.CharField(max_length=limits.STATE_CHARS, null=True)
+    type = fields.CharField(max_length=limits.TYPE_CODE_CHARS, null=True)
     type_confidence = fields.FloatField(null=True)
     type_reason = fields.TextField(null=True)
-    type_source = fields.CharField(max_length=16, null=True)
+    type_source = fields.CharField(max_length=limits.STATE_CHARS, null=True)
     is_staff_intervention = fields.BooleanField(null=True)
-    intervention_case = fields.CharField(max_length=32, null=True)
+    intervention_case = fields.CharField(max_length=limits.KIND_CHARS, null=True)
     intervention_reason = fields.TextField(null=True)
-    intervention_priority = fields.CharField(max_length=16, null=True)
-    rules_version = fields.CharField(max_length=64, null=True)
+    intervention_priority = fields.CharField(max_length=limits.STATE_CHARS, null=True)
+    rules_version = fields.CharField(max_length=limits.VERSION_CHARS, null=True)
 
     sightings: fields.ReverseRelation[MessageSighting]
 
@@ -83,8 +85,8 @@ class MessageSighting(Model):
     message: fields.ForeignKeyRelation[InboundMessage] = fields.ForeignKeyField(
         "models.InboundMessage", related_name="sightings", on_delete=fields.CASCADE
     )
-    robot_id = fields.CharField(max_length=64)
-    external_id = fields.CharField(max_length=128, null=True)
+    robot_id = fields.CharField(max_length=limits.ROBOT_ID_CHARS)
+    external_id = fields.CharField(max_length=limits.EXTERNAL_ID_CHARS, null=True)
     at_me = fields.BooleanField(default=False)
     received_at = fields.DatetimeField()
 

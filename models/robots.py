@@ -10,12 +10,14 @@ from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.models import Model
 
+from bot import limits
+
 log = structlog.get_logger(__name__)
 
 
 class Robot(Model):
-    id = fields.CharField(max_length=64, primary_key=True)
-    name = fields.CharField(max_length=128)
+    id = fields.CharField(max_length=limits.ROBOT_ID_CHARS, primary_key=True)
+    name = fields.CharField(max_length=limits.NAME_CHARS)
     roles: fields.Field[list[str]] = fields.JSONField(default=list)
     enabled = fields.BooleanField(default=True)
     online = fields.BooleanField(null=True)
@@ -43,7 +45,7 @@ class RobotStatusEvent(Model):
     received_at = fields.DatetimeField(db_index=True)
     online = fields.BooleanField(null=True)
     payload: fields.Field[dict[str, object]] = fields.JSONField()
-    source = fields.CharField(max_length=16, default="callback")  # callback | poll
+    source = fields.CharField(max_length=limits.STATE_CHARS, default="callback")  # callback | poll
 
     class Meta:
         table = "robot_status_events"

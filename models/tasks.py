@@ -12,6 +12,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from bot import limits
+
 
 class TaskStatus(StrEnum):
     PENDING = "pending"  # nobody could take it yet (nobody on shift, everyone at their cap)
@@ -41,26 +43,31 @@ class Cooperation(StrEnum):
 
 class AfterSalesTask(Model):
     id = fields.BigIntField(primary_key=True)
-    uid = fields.CharField(max_length=32, unique=True)  # written by the creator: tells "mine" from a racing twin
-    open_key = fields.CharField(max_length=255, null=True, unique=True)
+    # Written by the creator: tells "mine" from a racing twin.
+    uid = fields.CharField(max_length=limits.UID_CHARS, unique=True)
+    open_key = fields.CharField(max_length=limits.TASK_KEY_CHARS, null=True, unique=True)
     conversation_id = fields.BigIntField(null=True)
-    user = fields.CharField(max_length=128)  # the owner's display name
-    task_type = fields.CharField(max_length=32)
-    skill = fields.CharField(max_length=32, null=True)
-    priority = fields.CharField(max_length=16, default="normal")
+    user = fields.CharField(max_length=limits.NAME_CHARS)  # the owner's display name
+    task_type = fields.CharField(max_length=limits.KIND_CHARS)
+    skill = fields.CharField(max_length=limits.KIND_CHARS, null=True)
+    priority = fields.CharField(max_length=limits.STATE_CHARS, default="normal")
     detail = fields.TextField(default="")
     messages = fields.IntField(default=1)  # the user's messages about it (repeats join the open task)
     source_message_id = fields.BigIntField(null=True)
-    status = fields.CharEnumField(TaskStatus, max_length=16, default=TaskStatus.PENDING)
-    assignee = fields.CharField(max_length=128, null=True)
-    auto_assigned_by = fields.CharField(max_length=64, null=True)  # "auto" or who assigned it by hand
-    assignment_reason = fields.CharField(max_length=255, null=True)
+    status = fields.CharEnumField(TaskStatus, max_length=limits.STATE_CHARS, default=TaskStatus.PENDING)
+    assignee = fields.CharField(max_length=limits.NAME_CHARS, null=True)
+    auto_assigned_by = fields.CharField(max_length=limits.NAME_CHARS, null=True)  # "auto" or who assigned it by hand
+    assignment_reason = fields.CharField(max_length=limits.REASON_CHARS, null=True)
     assigned_at = fields.DatetimeField(null=True)
     reassignments = fields.IntField(default=0)
-    user_response_status = fields.CharEnumField(UserResponse, max_length=16, default=UserResponse.PENDING)
+    user_response_status = fields.CharEnumField(
+        UserResponse, max_length=limits.STATE_CHARS, default=UserResponse.PENDING
+    )
     user_response_time = fields.DatetimeField(null=True)
     user_response_s = fields.FloatField(null=True)  # from the @ to the answer
-    user_cooperation_level = fields.CharEnumField(Cooperation, max_length=16, default=Cooperation.UNKNOWN)
+    user_cooperation_level = fields.CharEnumField(
+        Cooperation, max_length=limits.STATE_CHARS, default=Cooperation.UNKNOWN
+    )
     staff_at_user_time = fields.DatetimeField(null=True)  # the @ that started the current wait
     staff_follow_up_time = fields.DatetimeField(null=True)  # the first staff message after assigning
     response_due_at = fields.DatetimeField(null=True)
@@ -70,8 +77,8 @@ class AfterSalesTask(Model):
     updated_at = fields.DatetimeField()
     completed_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
-    closed_by = fields.CharField(max_length=128, null=True)
-    close_reason = fields.CharField(max_length=255, null=True)
+    closed_by = fields.CharField(max_length=limits.NAME_CHARS, null=True)
+    close_reason = fields.CharField(max_length=limits.REASON_CHARS, null=True)
 
     class Meta:
         table = "after_sales_tasks"
@@ -89,8 +96,8 @@ class TaskEvent(Model):
     id = fields.BigIntField(primary_key=True)
     task_id = fields.BigIntField(db_index=True)
     at = fields.DatetimeField()
-    action = fields.CharField(max_length=16)
-    actor = fields.CharField(max_length=128, default="system")
+    action = fields.CharField(max_length=limits.STATE_CHARS)
+    actor = fields.CharField(max_length=limits.NAME_CHARS, default="system")
     detail = fields.TextField(default="")
 
     class Meta:

@@ -20,6 +20,7 @@ import structlog
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from bot import limits
 from bot.alerts.channels.base import AlertDigest, Channel, ChannelError, NotConfigured, Recipient, Sent
 from bot.alerts.messages import AlertLine, build_digest
 from bot.alerts.policy import Policy, next_fallback, target_of
@@ -133,7 +134,7 @@ class Deliverer:
             status=NotificationStatus.SENT,
             sent_at=now,
             provider=sent.provider,
-            provider_id=(sent.provider_id or "")[:128] or None,
+            provider_id=(sent.provider_id or "")[: limits.PROVIDER_ID_CHARS] or None,
             command_id=command_id,
             error=None,
         )

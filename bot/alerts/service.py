@@ -27,6 +27,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from bot import limits
 from bot.alerts.policy import Policy, next_due, plan_level, plan_step, snapshot, target_of
 from bot.clock import Clock
 from bot.rules.alerts import MAX_LEVEL, AlertsFile
@@ -157,8 +158,8 @@ class AlertService:
                 dedup_key=key,
                 open_key=key,
                 conversation_id=spec.conversation_id,
-                subject=spec.subject[:128],
-                title=(f"{policy.title} · {spec.where}" if spec.where else policy.title)[:255],
+                subject=spec.subject,  # whole: it is part of the key, and cancelling matches it
+                title=(f"{policy.title} · {spec.where}" if spec.where else policy.title)[: limits.ALERT_TITLE_CHARS],
                 detail=spec.detail[:2000],
                 level=level,
                 max_level=level,
@@ -323,7 +324,7 @@ class AlertService:
         conn: BaseDBAsyncClient,
         claimed: bool = False,
     ) -> bool:
-        extra: dict[str, object] = {"claimed_by": actor, "claimed_at": now} if claimed else {}
+        extra: dict[str, object] = {"claimed_by": actor[: limits.NAME_CHARS], "claimed_at": now} if claimed else {}
         changed = await (
             Alert.filter(id=alert.id, status=AlertStatus.OPEN)
             .using_db(conn)
@@ -333,15 +334,16 @@ class AlertService:
                 next_escalation_at=None,
                 step_token=F("step_token") + 1,
                 cancel_reason=reason,
-                cancel_note=note[:255],
-                cancelled_by=actor[:128],
+                cancel_note=note[: limits.REASON_CHARS],
+                cancelled_by=actor[: limits.NAME_CHARS],
                 cancelled_at=now,
                 **extra,
             )
         )
         if changed != 1:
             return False
-        alert.status, alert.cancel_reason, alert.cancel_note = AlertStatus.CANCELLED, reason, note[:255]
+        alert.status, alert.cancel_reason = AlertStatus.CANCELLED, reason
+        alert.cancel_note = note[: limits.REASON_CHARS]
         alert.cancelled_by, alert.cancelled_at, alert.open_key, alert.next_escalation_at = actor, now, None, None
         if claimed:
             alert.claimed_by, alert.claimed_at = actor, now
@@ -465,7 +467,13 @@ class AlertService:
         self, alert: Alert, action: str, *, actor: str, detail: str, now: datetime, conn: BaseDBAsyncClient
     ) -> None:
         await AlertEvent.create(
-            alert_id=alert.id, at=now, action=action, level=alert.level, actor=actor[:128], detail=detail, using_db=conn
+            alert_id=alert.id,
+            at=now,
+            action=action,
+            level=alert.level,
+            actor=actor[: limits.NAME_CHARS],
+            detail=detail,
+            using_db=conn,
         )
 
     # -- scheduling ---------------------------------------------------------------------------------

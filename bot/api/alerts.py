@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from tortoise.transactions import in_transaction
 
+from bot import limits
 from bot.alerts.service import AlertError, AlertService, Wakeups
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok, read_body
@@ -24,15 +25,17 @@ STATUSES: Final = tuple(s.value for s in AlertStatus)
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    cancel_reason: str = Field(min_length=1, max_length=255, description="why, in words (stored as the note)")
-    cancelled_by: str | None = Field(default=None, min_length=1, max_length=128)
+    cancel_reason: str = Field(
+        min_length=1, max_length=limits.REASON_CHARS, description="why, in words (stored as the note)"
+    )
+    cancelled_by: str | None = Field(default=None, min_length=1, max_length=limits.NAME_CHARS)
 
 
 class EscalateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     escalate_to: int = Field(ge=2, le=MAX_LEVEL)
-    escalate_reason: str = Field(min_length=1, max_length=255)
+    escalate_reason: str = Field(min_length=1, max_length=limits.REASON_CHARS)
 
 
 def _alert_id(request: web.Request) -> int:

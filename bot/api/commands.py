@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tortoise.functions import Count
 
+from bot import limits
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok, read_body
 from bot.commands.pacing import OutgoingRefused
@@ -36,11 +37,16 @@ class SendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     conversation_id: int | None = Field(default=None, ge=1)
-    conversation: str | None = Field(default=None, min_length=1, description="group remark/name or contact name")
+    conversation: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=limits.CONVERSATION_KEY_CHARS,
+        description="group remark/name or contact name",
+    )
     text: str = Field(default="", max_length=20_000)
     file: FileBody | None = None
     at: list[str] = Field(default_factory=list, max_length=20)
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=limits.API_IDEMPOTENCY_KEY_CHARS)
     robot_id: str | None = None
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tortoise.transactions import in_transaction
 
+from bot import limits
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok, read_body
 from bot.api.routes import _int_param, newest_page
@@ -31,8 +32,8 @@ class AssignRequest(BaseModel):
     task_id: int | None = Field(default=None, ge=1)
     conversation_id: int | None = Field(default=None, ge=1)
     session_id: str | None = Field(default=None, pattern=r"^\d+-\d+$")
-    user: str | None = Field(default=None, min_length=1, max_length=128)
-    task_type: str | None = Field(default=None, min_length=1, max_length=32)
+    user: str | None = Field(default=None, min_length=1, max_length=limits.NAME_CHARS)
+    task_type: str | None = Field(default=None, min_length=1, max_length=limits.KIND_CHARS)
     text: str = Field(default="", max_length=2000)
     priority: PRIORITIES | None = None
 
@@ -53,15 +54,17 @@ class AssignRequest(BaseModel):
 class CloseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    note: str = Field(default="", max_length=255)
-    by: str | None = Field(default=None, min_length=1, max_length=128)
+    note: str = Field(default="", max_length=limits.REASON_CHARS)
+    by: str | None = Field(default=None, min_length=1, max_length=limits.NAME_CHARS)
 
 
 class ReassignRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    assignee: str | None = Field(default=None, min_length=1, max_length=128, description="omit: choose automatically")
-    reason: str = Field(default="", max_length=255)
+    assignee: str | None = Field(
+        default=None, min_length=1, max_length=limits.NAME_CHARS, description="omit: choose automatically"
+    )
+    reason: str = Field(default="", max_length=limits.REASON_CHARS)
 
 
 def _iso(value: datetime | None) -> str | None:

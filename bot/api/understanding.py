@@ -7,6 +7,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot import limits
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok, read_body
 from bot.keys import LLM, RULES, SETTINGS
@@ -31,7 +32,7 @@ class IdentifyRequest(BaseModel):
     message: str = Field(min_length=1, max_length=5000)
     context: list[ContextBody] = Field(default_factory=list, max_length=50)
     sender_role: Literal["user", "staff", "operator", "manager", "robot"] = "user"
-    sender_name: str = Field(default="", max_length=255)
+    sender_name: str = Field(default="", max_length=limits.NAME_CHARS)
 
 
 @routes.get("/api/messages/types")

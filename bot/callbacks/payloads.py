@@ -11,7 +11,9 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-MAX_NAME_CHARS: Final = 255
+from bot import limits
+
+MAX_NAME_CHARS: Final = limits.NAME_CHARS
 BINDING_TEST_NAME: Final = "WorkTool"
 
 
@@ -59,8 +61,8 @@ class MessageCallback(BaseModel):
     room_type: int = Field(default=0, alias="roomType", ge=0, le=99)
     at_me: LenientBool = Field(default=False, alias="atMe")
     text_type: int = Field(default=1, alias="textType")
-    message_id: OptionalId = Field(default=None, alias="messageId", max_length=128)
-    msg_id: OptionalId = Field(default=None, alias="msgId", max_length=128)
+    message_id: OptionalId = Field(default=None, alias="messageId", max_length=limits.EXTERNAL_ID_CHARS)
+    msg_id: OptionalId = Field(default=None, alias="msgId", max_length=limits.EXTERNAL_ID_CHARS)
     file_base64: str | None = Field(default=None, alias="fileBase64")
 
     @property

@@ -9,6 +9,7 @@ from typing import Final, Literal
 
 from pydantic import Field, model_validator
 
+from bot import limits
 from bot.rules.loading import load_rule_file
 from bot.rules.message_types import _Strict
 from bot.settings import Shift
@@ -37,14 +38,14 @@ MAX_LEVEL: Final = 4
 
 class Level(_Strict):
     level: int = Field(ge=1, le=MAX_LEVEL)
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=limits.LABEL_CHARS)
     after_minutes: float = Field(ge=0, description="reached this long after the alert opened, if still open")
     channels: tuple[ChannelName, ...] = Field(min_length=1)
     recipients: tuple[Audience, ...] = Field(min_length=1)
 
 
 class KindPolicy(_Strict):
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=limits.LABEL_CHARS)
     start_level: int = Field(default=1, ge=1, le=MAX_LEVEL)
     responsible: Literal["staff_on_duty", "managers"] = "staff_on_duty"
     exclude_channels: tuple[ChannelName, ...] = ()

@@ -8,6 +8,7 @@ from typing import Final, Literal
 
 from pydantic import Field, field_validator
 
+from bot import limits
 from bot.rules.loading import load_rule_file
 from bot.rules.message_types import _Strict
 
@@ -15,8 +16,10 @@ TaskPriority = Literal["low", "normal", "high", "urgent"]
 
 
 class TaskType(_Strict):
-    type: str = Field(min_length=1, max_length=32)
-    skill: str = Field(min_length=1, description="the skill in people.yaml that handles it")
+    type: str = Field(min_length=1, max_length=limits.KIND_CHARS)
+    skill: str = Field(
+        min_length=1, max_length=limits.KIND_CHARS, description="the skill in people.yaml that handles it"
+    )
     phrases: tuple[str, ...] = Field(min_length=1, description="case-sensitive substrings; the first type wins")
     priority: TaskPriority = "normal"
 
@@ -50,7 +53,7 @@ class Response(_Strict):
 
 class AssignmentFile(_Strict):
     task_types: tuple[TaskType, ...] = DEFAULT_TYPES
-    default_type: str = Field(default="其他", min_length=1)
+    default_type: str = Field(default="其他", min_length=1, max_length=limits.KIND_CHARS)
     assignment: Assignment = Assignment()
     response: Response = Response()
 

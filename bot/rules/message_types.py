@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot import limits
 from bot.rules.loading import check_regex, load_rule_file
 
 Category = Literal["user", "staff", "operator"]
@@ -83,8 +84,8 @@ class Example(_Strict):
 
 
 class MessageTypeRule(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z_]*$")
-    name: str = Field(min_length=1)
+    code: str = Field(pattern=r"^[a-z][a-z_]*$", max_length=limits.TYPE_CODE_CHARS)
+    name: str = Field(min_length=1, max_length=limits.LABEL_CHARS)
     category: Category
     description: str = ""
     fallback: bool = False  # the category's type when no rule fires

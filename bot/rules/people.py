@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot import limits
 from bot.rules.loading import load_rule_file
 from bot.settings import Shift
 
@@ -19,15 +20,15 @@ SenderRole = Literal["robot", "staff", "operator", "manager", "user"]
 class PersonRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, description="display name as shown in WeCom")
-    aliases: tuple[str, ...] = ()
+    name: str = Field(min_length=1, max_length=limits.NAME_CHARS, description="display name as shown in WeCom")
+    aliases: tuple[Annotated[str, Field(max_length=limits.NAME_CHARS)], ...] = ()
     role: PersonRole
     skills: tuple[str, ...] = ()
     shift: Shift = Shift()
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9\-]{5,20}$")
-    wecom_userid: str | None = None
+    wecom_userid: str | None = Field(default=None, max_length=limits.WECOM_USERID_CHARS)
     quiet_hours: Shift | None = None  # no alert calls/SMS below the top level in these hours (alerts.yaml default)
-    max_open_tasks: int = Field(default=20, ge=0)
+    max_open_tasks: int = Field(default=20, ge=0, le=limits.INT32.max)
     active: bool = True
 
 

@@ -23,6 +23,7 @@ from tortoise.expressions import F
 from tortoise.functions import Count, Max
 from tortoise.transactions import in_transaction
 
+from bot import limits
 from bot.alerts.service import AlertService, AlertSpec, Wakeups
 from bot.clock import Clock
 from bot.commands.pacing import OutgoingRefused
@@ -132,7 +133,7 @@ class TaskService:
                 uid=uid,
                 open_key=key,
                 conversation_id=conversation_id,
-                user=user[:128],
+                user=user,  # whole: it is part of the key, and alerts about the user match it
                 task_type=kind,
                 skill=detected.skill if detected is not None else None,
                 priority=priority or (detected.priority if detected is not None else "normal"),
@@ -224,7 +225,7 @@ class TaskService:
         changes: dict[str, Any] = {
             "assignee": found.assignee,
             "auto_assigned_by": actor,
-            "assignment_reason": found.reason[:255],
+            "assignment_reason": found.reason[: limits.REASON_CHARS],
             "assigned_at": now,
             "status": status,
             "staff_follow_up_time": None if again else task.staff_follow_up_time,
@@ -513,8 +514,8 @@ class TaskService:
                 open_key=None,
                 response_due_at=None,
                 response_token=task.response_token + 1,
-                closed_by=actor[:128],
-                close_reason=note[:255] or None,
+                closed_by=actor[: limits.NAME_CHARS],
+                close_reason=note[: limits.REASON_CHARS] or None,
                 updated_at=now,
                 **stamp,
             )
@@ -625,4 +626,6 @@ class TaskService:
     async def _event(
         self, task_id: int, action: str, actor: str, detail: str, *, now: datetime, conn: BaseDBAsyncClient
     ) -> None:
-        await TaskEvent.create(task_id=task_id, at=now, action=action, actor=actor[:128], detail=detail, using_db=conn)
+        await TaskEvent.create(
+            task_id=task_id, at=now, action=action, actor=actor[: limits.NAME_CHARS], detail=detail, using_db=conn
+        )
