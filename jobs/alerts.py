@@ -9,10 +9,10 @@ from typing import Any, Final
 import structlog
 from arq.constants import default_queue_name
 from tortoise.functions import Min
-from tortoise.transactions import in_transaction
 
 from bot.alerts.delivery import Deliverer
 from bot.alerts.service import AlertService, AlertSpec, Wakeups
+from bot.write_lock import write_transaction
 from models.alerts import Alert, AlertStatus, CancelReason, Notification, NotificationStatus
 from models.robots import Robot
 
@@ -91,7 +91,8 @@ async def watch_robots(service: AlertService, wake: Wakeups) -> int:
     now = service.clock.now()
     after = timedelta(seconds=service.rules.robot_offline_after_s)
     changed = 0
-    async with in_transaction() as conn:
+    async with write_transaction("robot alerts") as tx:
+        conn = tx.conn
         offline = await Robot.filter(enabled=True, online=False, online_changed_at__lte=now - after).using_db(conn)
         for robot in offline:
             since = robot.online_changed_at.astimezone(service.tz).strftime("%H:%M") if robot.online_changed_at else "?"

@@ -1,8 +1,11 @@
 """Processing a conversation's pending messages strictly in arrival order, each exactly once.
 
 One processor per conversation at a time (a Redis lock with a TTL, so a killed worker's lock lapses).
-Each batch runs in one transaction that marks its messages processed with a conditional update: a
-killed worker rolls back and loses nothing; a second processor finds nothing pending and does nothing.
+A backlog is worked through in chunks, each one transaction that marks its messages processed with a
+conditional update and moves the conversation's processed_upto mark past them: a killed worker rolls
+back the chunk it was in and loses nothing; a second processor finds nothing pending and does nothing.
+A chunk ends after about 25 ms (or when ingest waits for SQLite's write lock: bot/write_lock.py), at most
+`processing.batch_size` messages.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from arq.connections import ArqRedis
 from redis.asyncio.lock import Lock
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from bot.alerts.delivery import Deliverer
 from bot.alerts.service import Wakeups
@@ -30,6 +32,7 @@ from bot.rules.people import Directory
 from bot.settings import Settings
 from bot.tasks.service import TaskEffects
 from bot.understanding.engine import Classification
+from bot.write_lock import write_transaction
 from handlers.pipeline import DEFAULT_STEPS, MessageUpdate, Services, Step, StepContext, run_pipeline
 from handlers.understanding import llm_hints
 from models.conversations import Conversation
@@ -84,10 +87,12 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
         # One LLM call (with its retries) must fit in the lock's lifetime: it is renewed between calls.
         ttl = max(ttl, llm.timeout_s * (llm.max_retries + 1) + 2.0 * llm.max_retries + 5.0)
     total = 0
+    hints: dict[int, Classification] = {}
+    asked: set[int] = set()  # looked at by the LLM step already: a chunk is smaller than what it reads
 
     async def turn(lock: Lock) -> Turn:
         nonlocal total
-        hints = await _llm_hints(deps, conversation_id, lock.reacquire)
+        hints.update(await _llm_hints(deps, conversation_id, lock.reacquire, asked))
         result = await process_batch(conversation_id, deps, hints)
         total += result.processed
         for robot_id, at in result.heard.items():
@@ -130,12 +135,14 @@ async def _wake(
 
 
 async def _llm_hints(
-    deps: WorkerDeps, conversation_id: int, renew: Callable[[], Awaitable[object]]
+    deps: WorkerDeps, conversation_id: int, renew: Callable[[], Awaitable[object]], asked: set[int]
 ) -> dict[int, Classification]:
     services = deps.services
     if services is None or services.llm is None or not services.llm.enabled:
         return {}
-    pending = await _pending(conversation_id).limit(deps.settings.processing.batch_size)
+    found = await _pending(conversation_id).limit(deps.settings.processing.batch_size)
+    pending = [message for message in found if message.id not in asked]
+    asked.update(message.id for message in pending)
     ctx = StepContext(deps.directory, deps.clock.now(), connection(), services, services.rules.current)
     return await llm_hints(pending, ctx, renew)
 
@@ -161,20 +168,29 @@ async def process_batch(
 
 
 async def _process_batch_once(conversation_id: int, deps: WorkerDeps, hints: dict[int, Classification]) -> BatchResult:
+    """One chunk of the conversation's pending messages, in one transaction that holds the write lock for
+    about `HOLD_BUDGET_S` (and ends early when ingest waits for it). The messages left unprocessed stay
+    pending above the mark, which moves with each chunk: the next chunk (or, after a crash, the sweeper's
+    job) starts where this one committed."""
     size = deps.settings.processing.batch_size
-    async with in_transaction() as conn:
-        messages = await _pending(conversation_id).using_db(conn).limit(size).select_for_update()
+    async with write_transaction("process", conversation_id=conversation_id) as tx:
+        conn = tx.conn
+        pending = await _pending(conversation_id).using_db(conn).limit(size).select_for_update()
+        messages: list[InboundMessage] = []
         wake: set[str] = set()
         alerts = Wakeups()
         checks: dict[int, tuple[int, datetime]] = {}
-        for message in messages:
+        for message in pending:
             update = await _process_one(message, deps, conn, hints)
+            messages.append(message)
             wake |= update.wake
             alerts.merge(update.alerts)
             checks.update(update.task_checks)
+            if tx.spent():
+                break
         if not messages:
             return BatchResult(0, blocked=False)
-        # Kept here, not at ingest: one update per processed batch instead of one per callback batch.
+        # Kept here, not at ingest: one update per processed chunk instead of one per callback batch.
         await (
             Conversation.filter(id=conversation_id)
             .using_db(conn)
@@ -223,7 +239,8 @@ async def _process_singly(
     pending = await _pending(conversation_id).limit(size)
     for message in pending:
         try:
-            async with in_transaction() as conn:
+            async with write_transaction("process", conversation_id=conversation_id) as tx:
+                conn = tx.conn
                 update = await _process_one(message, deps, conn, hints)
                 await (
                     Conversation.filter(id=conversation_id)
