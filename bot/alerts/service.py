@@ -25,7 +25,6 @@ from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from bot import limits
 from bot.alerts.policy import Policy, next_due, plan_level, plan_step, snapshot, target_of
@@ -34,6 +33,7 @@ from bot.rules.alerts import MAX_LEVEL, AlertsFile
 from bot.rules.people import Directory
 from bot.settings import Settings
 from bot.wecom.ack import AckOutcome
+from bot.write_lock import write_transaction
 from models.alerts import Alert, AlertEvent, AlertStatus, CancelReason, Notification, NotificationStatus
 
 log = structlog.get_logger(__name__)
@@ -253,7 +253,8 @@ class AlertService:
         now = self.clock.now()
         wake = Wakeups()
         early: datetime | None = None
-        async with in_transaction() as conn:
+        async with write_transaction("alert step", alert_id=alert_id) as tx:
+            conn = tx.conn
             alert = await Alert.filter(id=alert_id).using_db(conn).select_for_update().first()
             if alert is None or alert.status != AlertStatus.OPEN or alert.step_token != token:
                 return "stale"
@@ -406,9 +407,9 @@ class AlertService:
     async def acknowledge(self, alert_id: int, action: Literal["resolve", "claim"], actor: str, via: str) -> Closed:
         """已处理 / 接手 #id from WeCom or a chat: recorded as `manual` with the actor."""
         note = f"{via}: {'接手' if action == 'claim' else '已处理'}"
-        async with in_transaction() as conn:
+        async with write_transaction("alert acknowledge", alert_id=alert_id) as tx:
             return await self.cancel(
-                alert_id, CancelReason.MANUAL, actor=actor, note=note, conn=conn, claimed=action == "claim"
+                alert_id, CancelReason.MANUAL, actor=actor, note=note, conn=tx.conn, claimed=action == "claim"
             )
 
     async def open_subjects(self, conversation_id: int, kinds: Sequence[str], conn: BaseDBAsyncClient) -> set[str]:

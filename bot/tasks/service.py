@@ -21,7 +21,6 @@ from redis.exceptions import RedisError
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.functions import Count, Max
-from tortoise.transactions import in_transaction
 
 from bot import limits
 from bot.alerts.service import AlertService, AlertSpec, Wakeups
@@ -34,6 +33,7 @@ from bot.rules.assignment import AssignmentFile
 from bot.rules.people import Directory, PersonRule
 from bot.settings import Settings
 from bot.tasks.assign import Candidate, Choice, NoOne, choose
+from bot.write_lock import write_transaction
 from models.alerts import Alert, AlertStatus, CancelReason
 from models.conversations import Conversation
 from models.tasks import OPEN_TASK_STATUSES, AfterSalesTask, Cooperation, TaskEvent, TaskStatus, UserResponse
@@ -385,7 +385,8 @@ class TaskService:
         """The response deadline (arq job): remind once, then time out and alert. Stale/early: nothing."""
         now = self.clock.now()
         effects = TaskEffects()
-        async with in_transaction() as conn:
+        async with write_transaction("task check", task_id=task_id) as tx:
+            conn = tx.conn
             task = await AfterSalesTask.filter(id=task_id).using_db(conn).select_for_update().first()
             if (
                 task is None
@@ -571,7 +572,8 @@ class TaskService:
             )
             overdue = self.alerts is not None and task.created_at <= overdue_before and f"task:{task.id}" not in alerted
             if task.assignee is None or reassign or overdue:  # a transaction only when there is work
-                async with in_transaction() as conn:
+                async with write_transaction("task sweep", task_id=task.id) as tx:
+                    conn = tx.conn
                     if task.assignee is None:
                         counts["assigned"] += isinstance(await self.assign(task, now, conn, effects), Choice)
                     elif reassign:
