@@ -25,11 +25,13 @@ from typing import Final
 
 import structlog
 
+from bot.db import is_write_contention
 from bot.ingest.conversations import ConversationCache
 from bot.ingest.incoming import Incoming
 from bot.ingest.plan import BatchPlan, plan_batch
 from bot.ingest.recent import MessageRow, RecentMessages, SightingRow
 from bot.ingest.sql import LAST_MESSAGE_ID, LAST_SIGHTING_ID, WARM_ROWS, Statements, message_values
+from bot.write_lock import IngestSignal
 
 log = structlog.get_logger(__name__)
 BUSY_TIMEOUT_MS: Final = 20
@@ -51,6 +53,7 @@ class SqliteIngestBackend:
         self._checkpointer: asyncio.Task[None] | None = None
         self._present: set[tuple[int, str]] = set()  # (conversation, robot) pairs known to be stored
         self._data_version = -1
+        self._signal: IngestSignal | None = None  # made on the first wait for the lock
 
     async def open(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -104,7 +107,7 @@ class SqliteIngestBackend:
         def mark(step: str) -> None:
             timings[step] = round((time.perf_counter() - started) * 1000, 2)
 
-        cur.execute("BEGIN IMMEDIATE")
+        self._begin(cur)
         try:
             mark("begin")
             self._sync_recent(cur, now)
@@ -136,6 +139,25 @@ class SqliteIngestBackend:
         if elapsed_ms > SLOW_BATCH_MS:
             log.warning("slow ingest batch", size=len(batch), ms=round(elapsed_ms, 1), timings=timings)
         return plan
+
+    def _begin(self, cur: sqlite3.Cursor) -> None:
+        """BEGIN IMMEDIATE. If another process holds the write lock, raise the flag that makes the worker
+        commit what it has and wait (bot/write_lock.py) before waiting the busy timeout for it."""
+        cur.execute("PRAGMA busy_timeout=0")
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not is_write_contention(exc):
+                raise
+        else:
+            return
+        finally:
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if self._signal is None:
+            self._signal = IngestSignal(self._path)
+        self._signal.raise_flag()
+        cur.execute("BEGIN IMMEDIATE")  # a failure leaves the flag up: the worker keeps yielding until the retry
+        self._signal.lower_flag()
 
     def _sync_recent(self, cur: sqlite3.Cursor, now: datetime) -> None:
         """Mirror what other writers committed since our last batch (or everything recent, at start)."""
