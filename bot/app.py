@@ -16,6 +16,7 @@ from bot.api.alerts import routes as alert_routes
 from bot.api.auth import API_TOKENS
 from bot.api.commands import routes as command_routes
 from bot.api.envelope import error_middleware
+from bot.api.health import routes as health_routes
 from bot.api.reports import routes as report_routes
 from bot.api.routes import routes as api_routes
 from bot.api.tasks import TASKS
@@ -84,6 +85,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     enqueuer = Enqueuer(redis)
     app[ENQUEUER] = enqueuer
     app[COMMANDS] = Commands(app[SETTINGS], redis, app[CLOCK])
+    app[OUTCOMES] = Outcomes(redis)  # records outcomes; the worker runs their listeners (bot/commands/outcomes.py)
     enqueuer.start()
     yield
     await enqueuer.stop()
@@ -129,7 +131,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SETTINGS] = settings
     app[API_TOKENS] = settings.api.tokens
     app[CLOCK] = clock or SystemClock()
-    app[OUTCOMES] = Outcomes()
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(rules_ctx)
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.on_startup.append(freeze_startup_objects)
     app.add_routes(callback_routes)
     app.add_routes(api_routes)
+    app.add_routes(health_routes)
     app.add_routes(command_routes)
     app.add_routes(understanding_routes)
     app.add_routes(alert_routes)

@@ -41,6 +41,11 @@ async def check_results_job(ctx: dict[str, Any]) -> int:
     return unknown
 
 
+async def command_outcome_job(ctx: dict[str, Any], command_id: int) -> bool:
+    """Run the outcome listeners of a command whose result was recorded (by any process)."""
+    return await _deps(ctx).outcomes.deliver(command_id)
+
+
 async def sweep_commands(ctx: dict[str, Any]) -> dict[str, int]:
     """Cron: wake robots with sendable queues, run overdue result checks, re-match stored results."""
     deps = _deps(ctx)
@@ -57,9 +62,10 @@ async def sweep_commands(ctx: dict[str, Any]) -> dict[str, int]:
         handled_at__isnull=True, received_at__gte=now - RESULT_RETRY_HORIZON
     ).order_by("id"):
         rematched += await match_result(row, now, deps.outcomes) is not None
+    outcomes = await deps.outcomes.sweep(now)
     if robots or overdue or rematched:
         log.info("command sweep", robots_woken=len(robots), unknown=overdue, results_matched=rematched)
-    return {"robots_woken": len(robots), "unknown": overdue, "results_matched": rematched}
+    return {"robots_woken": len(robots), "unknown": overdue, "results_matched": rematched, "outcomes": outcomes}
 
 
 async def poll_robots_online(ctx: dict[str, Any]) -> int:
