@@ -21,6 +21,7 @@ from bot.callbacks.payloads import (
     decode_body,
     describe_validation_error,
 )
+from bot.callbacks.status import online_of_kind, read_status_body
 from bot.commands.results import match_result
 from bot.ingest.incoming import normalise
 from bot.ingest.writer import IngestUnavailable
@@ -140,17 +141,30 @@ async def result_callback(request: web.Request) -> web.Response:
 
 @routes.post("/worktool/{robot_id}/status")
 async def status_callback(request: web.Request) -> web.Response:
+    """Types 5/6. Refused only for a bad token or an unknown robot: any body (JSON, a WeCom webhook text,
+    a form, nothing) is kept; `?kind=online|offline` (as `hub worktool bind` binds them) says which it is."""
     robot_id = _check_access(request)
-    fields, _ = await _read_fields(request)
-    # The online/offline body is undocumented: keep all of it; read an explicit online flag if present.
-    online = _online_flag(fields)
+    kind = request.query.get("kind")
+    body = await read_status_body(request)
+    online = _online_flag(kind, body.fields)
     robot = await Robot.get(id=robot_id)
-    await record_online(robot, online, request.app[CLOCK].now(), source="callback", payload=fields)
-    log.info("robot status callback", robot_id=robot_id, online=online, payload=fields)
+    await record_online(robot, online, request.app[CLOCK].now(), source="callback", payload=body.fields)
+    log.info(
+        "robot status callback",
+        robot_id=robot_id,
+        online=online,
+        kind=kind,
+        body_bytes=body.size,
+        body_excerpt=body.excerpt,
+    )
     return ack("ok")
 
 
-def _online_flag(fields: dict[str, Any]) -> bool | None:
+def _online_flag(kind: str | None, fields: dict[str, Any]) -> bool | None:
+    """The URL's kind first; else an explicit flag in the body; None when neither says (a webhook text)."""
+    by_kind = online_of_kind(kind)
+    if by_kind is not None:
+        return by_kind
     for key in ("online", "status", "type"):
         value = fields.get(key)
         if value in (True, "true", 5, "5", "online"):
