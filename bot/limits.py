@@ -102,6 +102,9 @@ COPIES: Final[tuple[tuple[str, str], ...]] = (
     ("PersonRule.name", "Person.name"),
     ("PersonRule.wecom_userid", "Person.wecom_userid"),
     ("Notification.recipient", "Notification.target"),
+    ("AlertsFile.supervisors", "Notification.recipient"),
+    ("AlertsFile.escalation_list", "Notification.recipient"),
+    ("AlertSettings.worktool_group", "Command.target"),
     # a conversation into the commands sent to it
     ("Conversation.key", "Command.target"),
     ("Conversation.key", "ConversationAlias.key"),

@@ -298,7 +298,8 @@ class AlertSettings(_Section):
     """Where alert notifications go. The policy (levels, offsets, recipients) is in rules/alerts.yaml."""
 
     enabled: bool = True
-    worktool_group: str | None = None  # a managers' WeCom group our alert robot is in (channel worktool_group)
+    # A managers' WeCom group our alert robot is in (channel worktool_group).
+    worktool_group: str | None = Field(default=None, max_length=limits.NAME_CHARS)
     phone_provider: Literal["aliyun", "tencent"] | None = "aliyun"
     sms_provider: Literal["aliyun", "tencent"] | None = "aliyun"
     voice_per_callee_per_minute: int = Field(default=1, ge=1)

@@ -5,7 +5,7 @@ changes an alert already running."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, model_validator
 
@@ -34,6 +34,7 @@ PERSONAL_CHANNELS: Final = frozenset({"wecom_app", "phone", "sms"})
 LOUD_CHANNELS: Final = frozenset({"phone", "sms"})  # held back in quiet hours below the top level
 Audience = Literal["responsible", "supervisors", "managers", "escalation_list"]
 MAX_LEVEL: Final = 4
+PersonName = Annotated[str, Field(max_length=limits.NAME_CHARS)]
 
 
 class Level(_Strict):
@@ -95,8 +96,8 @@ class AlertsFile(_Strict):
     """Every key has the DESIGN §3.4 default, so a rules directory without alerts.yaml still works."""
 
     levels: tuple[Level, ...] = Field(default=DEFAULT_LEVELS, min_length=MAX_LEVEL, max_length=MAX_LEVEL)
-    supervisors: tuple[str, ...] = ()
-    escalation_list: tuple[str, ...] = ()
+    supervisors: tuple[PersonName, ...] = ()
+    escalation_list: tuple[PersonName, ...] = ()
     quiet_hours: Shift | None = None  # phone and SMS below the top level are skipped for a person in these hours
     max_age_hours: float = Field(default=24, gt=0)
     # A recurrence within this of the previous one is counted but does not raise the level (a burst of

@@ -27,11 +27,11 @@ from bot.commands.service import Commands
 from bot.db import open_db
 from bot.queue import arq_redis
 from bot.reference import load_directory, sync_reference_data
-from bot.rules.alerts import KindPolicy, Level
+from bot.rules.alerts import AlertsFile, KindPolicy, Level
 from bot.rules.assignment import TaskType
 from bot.rules.message_types import MessageTypeRule
 from bot.rules.people import PersonRule
-from bot.settings import ApiToken, LlmSettings, RobotSettings
+from bot.settings import AlertSettings, ApiToken, LlmSettings, RobotSettings
 from bot.tasks.service import TaskService, open_key
 from bot.understanding.store import RuleStore
 from handlers.pipeline import Services
@@ -52,6 +52,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
         PersonRule,
         Level,
         KindPolicy,
+        AlertsFile,
+        AlertSettings,
         TaskType,
         MessageTypeRule,
         RobotSettings,
@@ -97,6 +99,7 @@ def schema_length(ref: str) -> int | None:
     cls, name = ref.split(".")
     prop = SCHEMAS[cls].model_json_schema(by_alias=False, mode="validation")["properties"][name]
     options = [prop, *prop.get("anyOf", ())]
+    options += [o["items"] for o in options if o.get("type") == "array"]  # each name of a list
     lengths = [o["maxLength"] for o in options if o.get("type") == "string" and "maxLength" in o]
     return min(lengths) if lengths else None
 
