@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.cli import run_worktool
 from bot.settings import ConfigError, Settings
 from bot.simulator import Scenario, SimState, create_sim_app
+from bot.simulator.delivery import set_online
+from models.robots import Robot, RobotStatusEvent
 from tests.conftest import CALLBACK_TOKEN, build_settings
 
 # Robots that were never bound: the message callback would only bring @-messages and private chats.
@@ -82,6 +84,20 @@ async def test_bind_makes_exactly_the_real_calls_and_check_shows_them(
     assert f"type 5 (机器人上线回调): {hub}/worktool/wt-robot-2/status?kind=online&token=<callback token>" in out
     assert "WARNING" not in out
     assert CALLBACK_TOKEN not in out
+
+    # the bound status URLs tell the hub which callback it got, even when the body says nothing
+    robot = state.robots["wt-robot-1"]
+    state.cloud = state.cloud.model_copy(update={"status_shape": "webhook"})
+    await set_online(state, robot, False)
+    assert (await Robot.get(id="wt-robot-1")).online is False
+    state.cloud = state.cloud.model_copy(update={"status_shape": "empty"})
+    await set_online(state, robot, True)
+    assert (await Robot.get(id="wt-robot-1")).online is True
+    events = await RobotStatusEvent.filter(robot_id="wt-robot-1").order_by("id")
+    assert [(e.online, e.payload) for e in events] == [
+        (False, {"msgtype": "text", "text": {"content": "机器人小助手(wt-robot-1)已下线"}}),
+        (True, {}),
+    ]
 
 
 @pytest.mark.parametrize(
