@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from bot import limits
 from bot.settings import Settings
 from bot.worktool.protocol import (
     BINDABLE_CALLBACKS,
@@ -77,7 +78,12 @@ class WorkToolClient:
         answer = await self._call("POST", "/wework/sendRawMessage", robot_id, body, attempts=SEND_ATTEMPTS)
         if not isinstance(answer.data, str | int) or not str(answer.data):
             raise DeliveryUnknown(f"sendRawMessage accepted without a messageId: {answer.data!r}")
-        return str(answer.data)
+        message_id = str(answer.data)
+        if len(message_id) > limits.EXTERNAL_ID_CHARS:  # could be neither stored nor matched to its results
+            raise DeliveryUnknown(
+                f"sendRawMessage answered a messageId of {len(message_id)} chars (over {limits.EXTERNAL_ID_CHARS})"
+            )
+        return message_id
 
     async def raw_messages(self, robot_id: str, message_id: str) -> list[RawMessageRecord]:
         """What the robot executed for a messageId (the fallback when a result callback never came).

@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
+from bot import limits
 from bot.embedded_redis import free_port
 from bot.simulator import Scenario, SimState, create_sim_app
 from bot.worktool.client import (
@@ -117,6 +118,16 @@ async def test_a_send_that_may_have_arrived_is_never_repeated(
     with pytest.raises(DeliveryUnknown):
         await make_client(str(server.make_url(""))).send_raw("r", [text_command("g", "x", [])])
     assert len(fake.requests) == 2
+
+
+async def test_a_message_id_too_long_to_store_is_an_unknown_outcome(
+    cloud: tuple[FakeCloud, TestServer], make_client: Callable[..., WorkToolClient]
+) -> None:
+    fake, server = cloud
+    fake.replies = [(200, {"code": 200, "data": "7" * (limits.EXTERNAL_ID_CHARS + 1)})]
+    with pytest.raises(DeliveryUnknown, match=f"{limits.EXTERNAL_ID_CHARS + 1} chars"):
+        await make_client(str(server.make_url(""))).send_raw("r", [text_command("g", "x", [])])
+    assert len(fake.requests) == 1  # it may have arrived: never repeated
 
 
 async def test_rate_limited_requests_are_retried(
