@@ -13,7 +13,8 @@ from bot import limits
 from bot.alerts.service import AlertError, AlertService, Wakeups
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok, read_body
-from bot.api.routes import _int_param, newest_page
+from bot.api.params import id_param, int_param, path_id
+from bot.api.routes import newest_page
 from bot.rules.alerts import ALERT_KINDS, MAX_LEVEL
 from models.alerts import Alert, AlertEvent, AlertLevel, AlertStatus, CancelReason, Notification, NotificationStatus
 
@@ -39,10 +40,7 @@ class EscalateRequest(BaseModel):
 
 
 def _alert_id(request: web.Request) -> int:
-    raw = request.match_info["alert_id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # isdigit() alone takes "²", which int() refuses
-        raise ApiError(400, f"alert id must be a positive integer, got {raw!r}", error="bad_parameter")
-    return int(raw)
+    return path_id(request, "alert_id")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -95,9 +93,9 @@ async def list_alerts(request: web.Request) -> web.Response:
             raise ApiError(400, f"kind must be one of {list(ALERT_KINDS)}", error="bad_parameter")
         query = query.filter(kind=kind)
     if "level" in request.query:
-        query = query.filter(level=_int_param(request, "level", 1, 1, MAX_LEVEL))
-    if "conversation_id" in request.query:
-        query = query.filter(conversation_id=_int_param(request, "conversation_id", 0, 1, 2**62))
+        query = query.filter(level=int_param(request, "level", 1, 1, MAX_LEVEL))
+    if (conversation_id := id_param(request, "conversation_id")) is not None:
+        query = query.filter(conversation_id=conversation_id)
     if "subject" in request.query:
         query = query.filter(subject=request.query["subject"])
     return await newest_page(request, query, alert_view, time_field="opened_at")

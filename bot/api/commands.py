@@ -14,6 +14,7 @@ from tortoise.functions import Count
 from bot import limits
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok, read_body
+from bot.api.params import DbId, path_id
 from bot.commands.pacing import OutgoingRefused
 from bot.commands.selection import NoRobotAvailable, health
 from bot.commands.service import ConversationNotFound, FileAttachment, OutgoingText, robot_candidates
@@ -36,7 +37,7 @@ class FileBody(BaseModel):
 class SendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    conversation_id: int | None = Field(default=None, ge=1)
+    conversation_id: DbId | None = None
     conversation: str | None = Field(
         default=None,
         min_length=1,
@@ -131,12 +132,10 @@ async def send_message(request: web.Request) -> web.Response:
 @routes.get("/api/commands/{command_id}/status")
 @requires("staff")
 async def command_status(request: web.Request) -> web.Response:
-    raw = request.match_info["command_id"]
-    if not raw.isdigit():
-        raise ApiError(400, f"command id must be a number, got {raw!r}", error="bad_parameter")
-    command = await Command.get_or_none(id=int(raw))
+    command_id = path_id(request, "command_id")
+    command = await Command.get_or_none(id=command_id)
     if command is None:
-        raise ApiError(404, f"command {raw} does not exist", error="not_found")
+        raise ApiError(404, f"command {command_id} does not exist", error="not_found")
     return ok(command_view(command))
 
 

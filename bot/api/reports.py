@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -11,7 +10,7 @@ from aiohttp import web
 
 from bot.api.auth import requires
 from bot.api.envelope import ApiError, ok
-from bot.api.routes import time_param
+from bot.api.params import date_param, parse_id, time_param
 from bot.keys import CLOCK, RULES, SETTINGS
 from bot.reports.collaboration import analyse
 from bot.reports.daily import DEFAULT_OVERDUE_HOURS, DailyFigures, compute_daily
@@ -24,24 +23,10 @@ routes = web.RouteTableDef()
 FORMATS: Final = ("json", "markdown", "html")
 DEFAULT_SPAN: Final = timedelta(days=7)
 MAX_SPAN: Final = timedelta(days=31)  # every message of the span is read: keep one request bounded
-_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _date_param(request: web.Request, name: str, default: date) -> date:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    bad = ApiError(400, f"query parameter {name} must be a date like 2026-11-19, got {raw!r}", error="bad_parameter")
-    if not _DATE.match(raw):
-        raise bad
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise bad from None
 
 
 def _report_view(day: date, figures: DailyFigures, row: DailyReport | None) -> dict[str, Any]:
@@ -64,7 +49,7 @@ async def daily_after_sales(request: web.Request) -> web.Response:
     """The stored report of a past day, or (none stored yet) its figures computed now — not stored, not sent."""
     tz = ZoneInfo(request.app[SETTINGS].timezone)
     today = request.app[CLOCK].now().astimezone(tz).date()
-    day = _date_param(request, "date", today - timedelta(days=1))
+    day = date_param(request, "date", today - timedelta(days=1))
     if day > today:
         raise ApiError(400, f"date {day} is in the future (today is {today}, {tz.key})", error="bad_parameter")
     if day == today:
@@ -91,8 +76,8 @@ async def daily_after_sales(request: web.Request) -> web.Response:
 
 async def _conversation(raw: str) -> Conversation:
     """A conversation by id (digits) or by name (a group first)."""
-    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
-        found = await Conversation.get_or_none(id=int(raw))
+    if (conversation_id := parse_id(raw)) is not None:
+        found = await Conversation.get_or_none(id=conversation_id)
         if found is not None:
             return found
     found = await Conversation.filter(name=raw, kind="group").order_by("id").first()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -17,6 +16,7 @@ from tortoise.queryset import QuerySet
 
 from bot.api.auth import requires
 from bot.api.envelope import ApiError, ok
+from bot.api.params import MAX_ID, int_param, path_id, time_param
 from bot.api.sessions import SessionSpan, parse_session_id, split_sessions
 from bot.db import connection
 from bot.keys import REDIS
@@ -30,35 +30,6 @@ SESSION_GAP: Final = timedelta(minutes=30)
 MAX_SCAN: Final = 5000  # messages read to build a group's session list
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"query parameter {name} must be an integer, got {raw!r}", error="bad_parameter") from None
-    if not low <= value <= high:
-        raise ApiError(400, f"query parameter {name} must be between {low} and {high}", error="bad_parameter")
-    return value
-
-
-def time_param(request: web.Request, name: str) -> datetime | None:
-    """An ISO 8601 query time with a zone, in UTC (SQLite compares stored times as UTC text)."""
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    raw = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw)  # an unescaped "+08:00" arrives as " 08:00"
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        problem = f"query parameter {name} must be an ISO 8601 time, got {raw!r}"
-        raise ApiError(400, problem, error="bad_parameter") from None
-    if value.tzinfo is None:
-        raise ApiError(400, f"query parameter {name} needs a time zone (e.g. +08:00 or Z)", error="bad_parameter")
-    return value.astimezone(UTC)
-
-
 async def newest_page(
     request: web.Request, query: QuerySet[M], view: Callable[[M], dict[str, Any]], *, time_field: str
 ) -> web.Response:
@@ -69,8 +40,8 @@ async def newest_page(
         query = query.filter(**{f"{time_field}__gte": since})
     if until is not None:
         query = query.filter(**{f"{time_field}__lt": until})
-    limit = _int_param(request, "limit", 50, 1, 500)
-    offset = _int_param(request, "offset", 0, 0, 10**9)
+    limit = int_param(request, "limit", 50, 1, 500)
+    offset = int_param(request, "offset", 0, 0, 10**9)
     total = await query.count()
     rows = await query.order_by("-id").offset(offset).limit(limit)
     return ok({"total": total, "items": [view(row) for row in rows]})
@@ -111,8 +82,8 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/api/conversations")
 @requires("staff")
 async def list_conversations(request: web.Request) -> web.Response:
-    limit = _int_param(request, "limit", 100, 1, 1000)
-    offset = _int_param(request, "offset", 0, 0, 10_000_000)
+    limit = int_param(request, "limit", 100, 1, 1000)
+    offset = int_param(request, "offset", 0, 0, 10_000_000)
     query = Conversation.all()
     if name := request.query.get("name"):
         query = query.filter(name__icontains=name)
@@ -184,7 +155,8 @@ def _span_json(span: SessionSpan, conv: Conversation) -> dict[str, Any]:
 async def get_session(request: web.Request) -> web.Response:
     parsed = parse_session_id(request.match_info["session_id"])
     if parsed is None:
-        raise ApiError(400, "session_id looks like <conversation id>-<first message id>", error="bad_parameter")
+        problem = f"session_id looks like <conversation id>-<first message id>, each 1 to {MAX_ID}"
+        raise ApiError(400, problem, error="bad_parameter")
     conv_id, first_id = parsed
     conv = await Conversation.get_or_none(id=conv_id)
     first = await InboundMessage.get_or_none(id=first_id, conversation_id=conv_id)
@@ -205,11 +177,8 @@ async def get_session(request: web.Request) -> web.Response:
 @routes.get("/api/groups/{group_id}/sessions")
 @requires("staff")
 async def group_sessions(request: web.Request) -> web.Response:
-    try:
-        group_id = int(request.match_info["group_id"])
-    except ValueError:
-        raise ApiError(400, "group_id must be an integer conversation id", error="bad_parameter") from None
-    limit = _int_param(request, "limit", 20, 1, 200)
+    group_id = path_id(request, "group_id")
+    limit = int_param(request, "limit", 20, 1, 200)
     conv = await Conversation.get_or_none(id=group_id, kind="group")
     if conv is None:
         raise ApiError(404, f"no group conversation {group_id}", error="not_found")

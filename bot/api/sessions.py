@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.api.params import parse_id
+
 
 class Timed(Protocol):
     @property
@@ -47,7 +49,9 @@ def split_sessions(conversation_id: int, messages: Sequence[Timed], gap: timedel
 
 
 def parse_session_id(value: str) -> tuple[int, int] | None:
+    """Both ids of "<conversation id>-<first message id>", or None unless each is a row id (1..MAX_ID)."""
     conv, sep, first = value.partition("-")
-    if not sep or not conv.isdigit() or not first.isdigit():
+    conv_id, first_id = parse_id(conv), parse_id(first)
+    if not sep or conv_id is None or first_id is None:
         return None
-    return int(conv), int(first)
+    return conv_id, first_id

@@ -13,7 +13,8 @@ from tortoise.transactions import in_transaction
 from bot import limits
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok, read_body
-from bot.api.routes import _int_param, newest_page
+from bot.api.params import DbId, id_param, path_id
+from bot.api.routes import newest_page
 from bot.api.sessions import parse_session_id
 from bot.tasks.service import TaskEffects, TaskError, TaskService
 from models.conversations import Conversation
@@ -29,9 +30,9 @@ class AssignRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    task_id: int | None = Field(default=None, ge=1)
-    conversation_id: int | None = Field(default=None, ge=1)
-    session_id: str | None = Field(default=None, pattern=r"^\d+-\d+$")
+    task_id: DbId | None = None
+    conversation_id: DbId | None = None
+    session_id: str | None = Field(default=None, pattern=r"^[0-9]{1,19}-[0-9]{1,19}$")
     user: str | None = Field(default=None, min_length=1, max_length=limits.NAME_CHARS)
     task_type: str | None = Field(default=None, min_length=1, max_length=limits.KIND_CHARS)
     text: str = Field(default="", max_length=2000)
@@ -100,10 +101,7 @@ def task_view(task: AfterSalesTask) -> dict[str, Any]:
 
 
 def _task_id(request: web.Request) -> int:
-    raw = request.match_info["task_id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # isdigit() alone takes "²"
-        raise ApiError(400, f"task id must be a positive integer, got {raw!r}", error="bad_parameter")
-    return int(raw)
+    return path_id(request, "task_id")
 
 
 async def _conversation_of(body: AssignRequest) -> int:
@@ -195,8 +193,8 @@ async def list_tasks(request: web.Request) -> web.Response:
     for name in ("assignee", "task_type", "user"):
         if name in request.query:
             query = query.filter(**{name: request.query[name]})
-    if "conversation_id" in request.query:
-        query = query.filter(conversation_id=_int_param(request, "conversation_id", 0, 1, 2**62))
+    if (conversation_id := id_param(request, "conversation_id")) is not None:
+        query = query.filter(conversation_id=conversation_id)
     return await newest_page(request, query, task_view, time_field="created_at")
 
 
