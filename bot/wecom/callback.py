@@ -27,7 +27,7 @@ from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.api.envelope import ApiError
-from bot.keys import DIRECTORY, SETTINGS
+from bot.keys import CLOCK, DIRECTORY, SETTINGS
 from bot.rules.people import Directory, PersonRule
 from bot.settings import Settings
 from bot.wecom.ack import ACKNOWLEDGER, Ack, Acknowledger, AckOutcome, parse_ack
@@ -43,6 +43,7 @@ REPLY_BUDGET_S: Final = 3.0  # WeCom gives up after 5 s and retries; leave room 
 MAX_BODY_BYTES: Final = 64 * 1024  # a WeCom text callback is ~1 KiB
 MAX_IDS_PER_MESSAGE: Final = 10
 _AES_KEY: Final = re.compile(r"^[A-Za-z0-9+/]{43}$")
+_TIMESTAMP: Final = re.compile(r"[0-9]{1,12}")
 # What wechatpy lets escape when the ciphertext, the AES key or the corp id is wrong (bad base64, padding,
 # length prefix or UTF-8 are all ValueError / struct.error / IndexError).
 _UNDECRYPTABLE: Final = (InvalidCorpIdException, ValueError, struct.error, IndexError)
@@ -141,6 +142,7 @@ async def verify_url(request: web.Request) -> web.Response:
     """WeCom's check when the URL is saved in the admin console: prove we hold the token and the key."""
     crypto = _crypto(request)
     signature, timestamp, nonce, echostr = _query(request, "msg_signature", "timestamp", "nonce", "echostr")
+    _check_fresh(request, timestamp)
     # echostr is base64; an unescaped "+" arrives as a space.
     echostr = echostr.replace(" ", "+")
     try:
@@ -159,6 +161,7 @@ async def verify_url(request: web.Request) -> web.Response:
 async def receive_message(request: web.Request) -> web.Response:
     crypto = _crypto(request)
     signature, timestamp, nonce = _query(request, "msg_signature", "timestamp", "nonce")
+    _check_fresh(request, timestamp)
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise ApiError(413, f"body larger than {MAX_BODY_BYTES} bytes")
     body = await request.read()
@@ -183,6 +186,24 @@ async def receive_message(request: web.Request) -> web.Response:
     return web.Response(text=crypto.encrypt_message(reply.render(), nonce, timestamp), content_type="text/xml")
 
 
+def _check_fresh(request: web.Request, timestamp: str) -> None:
+    """Refuse a request whose signed timestamp is off our clock by more than the configured window: the
+    signature alone would let a captured request be replayed forever."""
+    window_s = request.app[SETTINGS].alerts.wecom.callback_max_skew_s
+    if not _TIMESTAMP.fullmatch(timestamp):
+        problem = f"query parameter timestamp must be Unix seconds (up to 12 digits), got {timestamp[:40]!r}"
+        raise ApiError(400, problem, error="bad_parameter")
+    skew_s = int(timestamp) - request.app[CLOCK].now().timestamp()
+    if abs(skew_s) > window_s:
+        log.warning("wecom callback: timestamp outside the window", timestamp=timestamp, skew_s=round(skew_s))
+        side = "behind" if skew_s < 0 else "ahead of"
+        problem = (
+            f"timestamp {timestamp} is {abs(skew_s):.0f} s {side} the server's clock; at most {window_s} s is "
+            "accepted (alerts.wecom.callback_max_skew_s): a delayed or replayed request"
+        )
+        raise ApiError(403, problem, error="stale_timestamp")
+
+
 def _envelope(body: bytes) -> str:
     """The <Encrypt> text of WeCom's outer XML (parsed before the signature check, which covers it)."""
     try:
@@ -199,7 +220,9 @@ def _envelope(body: bytes) -> str:
 def _parse(plain_xml: str) -> Any:
     try:
         message = parse_message(plain_xml)
-    except (ExpatError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        if message is not None:  # wechatpy converts a field when it is read: read the ones used here now
+            _ = (message.id, message.source, message.target, message.agent, message.type)
+    except (ExpatError, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise ApiError(400, f"decrypted message is not a WeCom message: {exc!r}", error="malformed_message") from exc
     if message is None:  # wechatpy's answer to an empty plaintext
         raise ApiError(400, "decrypted message is empty", error="malformed_message")

@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.api.envelope import error_middleware
-from bot.keys import DIRECTORY, SETTINGS
+from bot.clock import FrozenClock
+from bot.keys import CLOCK, DIRECTORY, SETTINGS
 from bot.rules.people import Directory, PeopleFile, PersonRule
 from bot.settings import Settings
 from bot.wecom.ack import ACKNOWLEDGER, Ack, AckAction, AckOutcome, parse_ack
@@ -33,6 +35,7 @@ TOKEN = "wecom-test-token"
 AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")  # 43 characters, like EncodingAESKey
 OTHER_AES_KEY = base64.b64encode(bytes(range(100, 132))).decode().rstrip("=")
 TIMESTAMP = "1700000000"
+NOW = datetime.fromtimestamp(int(TIMESTAMP), UTC)  # the server's clock: WeCom's timestamps are fresh
 NONCE = "nonce123"
 _msg_ids = itertools.count(7318000000000000001)
 
@@ -157,9 +160,11 @@ def make_client(aiohttp_client: Callable[[web.Application], Awaitable[Client]]) 
         settings: Settings | None = None,
         acknowledger: FakeAcknowledger | None = None,
         reply_budget_s: float = 3.0,
+        clock: FrozenClock | None = None,
     ) -> Client:
         app = web.Application(middlewares=[error_middleware])
         app[SETTINGS] = settings or wecom_settings()
+        app[CLOCK] = clock or FrozenClock(NOW)
         app[DIRECTORY] = directory()
         if acknowledger is not None:
             app[ACKNOWLEDGER] = acknowledger
@@ -197,6 +202,74 @@ async def test_url_verification_names_the_missing_parameters(client: Client) -> 
     resp = await client.get("/wecom/callback", params={"timestamp": TIMESTAMP})
     assert resp.status == 400
     assert (await resp.json())["message"] == "missing query parameter(s): msg_signature, nonce, echostr"
+
+
+# --- timestamp freshness ---------------------------------------------------------------------------------
+
+
+def signed_at(encrypted: str, timestamp: str) -> dict[str, str]:
+    """The query of a request correctly signed over `timestamp` (the signature covers it)."""
+    return query(encrypted, timestamp=timestamp, msg_signature=signature(TOKEN, timestamp, NONCE, encrypted))
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "status"),
+    [
+        (TIMESTAMP, 200),
+        (str(int(TIMESTAMP) - 300), 200),
+        (str(int(TIMESTAMP) + 300), 200),
+        (str(int(TIMESTAMP) - 301), 403),
+        (str(int(TIMESTAMP) + 301), 403),
+        ("978307200", 403),  # 2001-01-01: correctly signed, and was accepted
+    ],
+)
+async def test_a_signed_message_outside_the_window_is_forbidden_and_nothing_happens(
+    client: Client, acknowledger: FakeAcknowledger, timestamp: str, status: int
+) -> None:
+    encrypted = encrypt(text_xml("已处理 #12"))
+    resp = await client.post("/wecom/callback", params=signed_at(encrypted, timestamp), data=body(encrypted))
+    assert resp.status == status, await resp.text()
+    if status == 403:
+        answer = await resp.json()
+        assert answer["error"] == "stale_timestamp"
+        assert "alerts.wecom.callback_max_skew_s" in answer["message"]
+        assert f"timestamp {timestamp} is {abs(int(timestamp) - int(TIMESTAMP))} s" in answer["message"]
+        assert acknowledger.calls == []
+    else:
+        assert acknowledger.calls == [(12, "resolve", "张经理", "wecom")]
+
+
+async def test_the_window_is_configurable_and_the_clock_is_the_apps(
+    make_client: MakeClient, acknowledger: FakeAcknowledger
+) -> None:
+    later = FrozenClock(NOW + timedelta(seconds=61))
+    client = await make_client(wecom_settings(callback_max_skew_s=60), acknowledger, clock=later)
+    encrypted = encrypt(text_xml("已处理 #12"))
+    resp = await client.post("/wecom/callback", params=query(encrypted), data=body(encrypted))
+    assert resp.status == 403
+    assert "61 s behind the server's clock; at most 60 s" in (await resp.json())["message"]
+    later.advance(timedelta(seconds=-1))
+    resp = await client.post("/wecom/callback", params=query(encrypted), data=body(encrypted))
+    assert resp.status == 200
+    assert len(acknowledger.calls) == 1
+
+
+async def test_url_verification_outside_the_window_is_forbidden(client: Client) -> None:
+    echostr = encrypt("6439302938129103")
+    resp = await client.get("/wecom/callback", params={**signed_at(echostr, "978307200"), "echostr": echostr})
+    assert resp.status == 403
+    assert (await resp.json())["error"] == "stale_timestamp"
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "1.5", "-1700000000", "1" * 13, "١٧٠٠٠٠٠٠٠٠"])
+async def test_a_timestamp_that_is_not_unix_seconds_is_a_bad_request(
+    client: Client, acknowledger: FakeAcknowledger, timestamp: str
+) -> None:
+    encrypted = encrypt(text_xml("已处理 #12"))
+    resp = await client.post("/wecom/callback", params=signed_at(encrypted, timestamp), data=body(encrypted))
+    assert resp.status == 400
+    assert "timestamp must be Unix seconds" in (await resp.json())["message"]
+    assert acknowledger.calls == []
 
 
 # --- messages (POST) --------------------------------------------------------------------------------------
