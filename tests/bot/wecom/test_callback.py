@@ -357,10 +357,18 @@ async def test_malformed_xml_is_a_bad_request(client: Client, payload: str, mess
     assert message in (await resp.json())["message"]
 
 
+@pytest.mark.parametrize(
+    "plain",
+    [
+        "<xml><FromUserName>zhangjl</FromUserName></xml>",  # no MsgType
+        text_xml("已处理 #12").replace("<MsgId>", "<MsgId>x"),  # wechatpy converts MsgId to int when read
+        text_xml("已处理 #12").replace(f"<AgentID>{AGENT_ID}", "<AgentID>agent"),
+    ],
+)
 async def test_a_signed_but_malformed_inner_message_is_a_bad_request(
-    client: Client, acknowledger: FakeAcknowledger
+    client: Client, acknowledger: FakeAcknowledger, plain: str
 ) -> None:
-    encrypted = encrypt("<xml><FromUserName>zhangjl</FromUserName></xml>")  # no MsgType
+    encrypted = encrypt(plain)
     resp = await client.post("/wecom/callback", params=query(encrypted), data=body(encrypted))
     assert resp.status == 400
     assert (await resp.json())["error"] == "malformed_message"
