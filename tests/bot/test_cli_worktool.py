@@ -11,8 +11,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.cli import run_worktool
 from bot.settings import ConfigError, Settings
-from bot.simulator import Scenario, SimState, create_sim_app
-from bot.simulator.delivery import set_online
+from bot.simulator import Scenario, ScriptedMessage, SimState, create_sim_app
+from bot.simulator.delivery import play, set_online
+from models.messages import InboundMessage
 from models.robots import Robot, RobotStatusEvent
 from tests.conftest import CALLBACK_TOKEN, build_settings
 
@@ -22,7 +23,8 @@ SCENARIO = Scenario.model_validate(
         "robots": [
             {"id": "wt-robot-1", "name": "小助手", "reply_all": 0},
             {"id": "wt-robot-2", "name": "售后助手", "reply_all": 0},
-        ]
+        ],
+        "groups": [{"name": "客户群1", "robots": ["wt-robot-1"], "members": [{"name": "号主A"}]}],
     }
 )
 
@@ -50,6 +52,8 @@ async def test_bind_makes_exactly_the_real_calls_and_check_shows_them(
 ) -> None:
     state, server = sim
     hub = str(client.make_url("")).rstrip("/")
+    group_message = ScriptedMessage.model_validate({"group": "客户群1", "from": "号主A", "text": "不@机器人的群消息"})
+    assert await play(state, [group_message]) == 0  # replyAll 0: the cloud does not call it back
     assert await run_worktool(with_api(settings, server), args("bind", public_url=hub)) == 0
     calls = [(r.method, r.path, r.robot_id) for r in state.requests]
     assert calls == [
@@ -76,6 +80,9 @@ async def test_bind_makes_exactly_the_real_calls_and_check_shows_them(
     assert "wt-robot-1: callBack/bind type 6 -> " in out
     assert "status?kind=offline&token=<callback token>" in out
     assert CALLBACK_TOKEN not in out  # the secret is never printed
+    # now the same kind of message reaches the hub, through the URL robotInfo/update bound
+    assert await play(state, [group_message]) == 1
+    assert [m.text for m in await InboundMessage.filter(robot_id="wt-robot-1")] == ["不@机器人的群消息"]
 
     assert await run_worktool(with_api(settings, server), args("check", robot="wt-robot-2")) == 0
     out = capsys.readouterr().out
