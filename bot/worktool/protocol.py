@@ -86,6 +86,9 @@ class RobotInfo(BaseModel):
         return f"replyAll={self.reply_all!r} unknown: group messages may not reach the hub"
 
 
+ROW_KEYS: Final = ("list", "records", "rows")
+
+
 @dataclass(frozen=True, slots=True)
 class RawMessagePage:
     """One `rawMsg/list` answer's data: the rows, and how many pages there are when the server says so."""
@@ -96,11 +99,14 @@ class RawMessagePage:
 
 def read_raw_message_page(data: Any, size: int) -> RawMessagePage:
     """`data` as a plain list (the docs' sample 60) or a page object `{list | records, totalPage | pages, total}`.
-    Raises ValueError for anything else (null included): that is not "no rows"."""
+    A page object with a null list is empty only when its `total` says 0. Raises ValueError for anything else
+    (a null `data` included): that is not "no rows"."""
     if isinstance(data, list):
         return RawMessagePage(rows=data)
     if isinstance(data, dict):
-        rows = next((data[k] for k in ("list", "records", "rows") if isinstance(data.get(k), list)), None)
+        rows = next((data[k] for k in ROW_KEYS if isinstance(data.get(k), list)), None)
+        if rows is None and any(k in data and data[k] is None for k in ROW_KEYS) and str(data.get("total")) == "0":
+            rows = []
         if rows is not None:
             pages = next((int(data[k]) for k in ("totalPage", "pages", "totalPages") if _is_count(data.get(k))), None)
             if pages is None and _is_count(data.get("total")) and size > 0:

@@ -192,7 +192,21 @@ async def test_raw_messages_read_at_most_a_bounded_number_of_pages(
     assert len(records) == len(fake.requests) == MAX_RAW_PAGES
 
 
-@pytest.mark.parametrize("data", [None, "1784417250785046528", {"rows_count": 3}, {"list": "[]"}])
+async def test_an_empty_page_object_is_no_rows(
+    cloud: tuple[FakeCloud, TestServer], make_client: Callable[..., WorkToolClient]
+) -> None:
+    fake, server = cloud
+    fake.replies = [
+        (200, {"code": 200, "data": d}) for d in ([], {"list": [], "totalPage": 0}, {"records": None, "total": 0})
+    ]
+    client = make_client(str(server.make_url("")))
+    assert [await client.raw_messages("r", "7") for _ in range(3)] == [[], [], []]
+    assert len(fake.requests) == 3
+
+
+@pytest.mark.parametrize(
+    "data", [None, "1784417250785046528", {"rows_count": 3}, {"list": "[]"}, {"list": None, "total": 3}]
+)
 async def test_an_unreadable_raw_msg_answer_is_an_error_not_no_rows(
     cloud: tuple[FakeCloud, TestServer],
     make_client: Callable[..., WorkToolClient],
