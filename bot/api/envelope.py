@@ -13,6 +13,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from bot import limits
 from bot.api.unavailable import unavailability
 from bot.callbacks.payloads import describe_validation_error
 
@@ -78,7 +79,7 @@ RETRY_DELAYS_S: Final = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8)  # waits between runs o
 RETRY_BUDGET_S: Final = 2.0  # ... as long as the request is this young; then 503
 RETRY_AFTER_S: Final = 1
 MAX_JSON_DEPTH: Final = 32  # API bodies nest 3 levels; anything deeper is refused before validation
-MAX_JSON_INT: Final = 2**63 - 1  # no API number is wider than a BIGINT column
+MAX_JSON_INT: Final = limits.BIGINT.max  # no API number is wider than a BIGINT column
 
 
 @web.middleware

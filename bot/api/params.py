@@ -14,9 +14,10 @@ from typing import Annotated, Final
 from aiohttp import web
 from pydantic import Field
 
+from bot import limits
 from bot.api.envelope import ApiError
 
-MAX_ID: Final = 2**63 - 1  # BIGINT
+MAX_ID: Final = limits.ROW_ID.max  # BIGINT
 DbId = Annotated[int, Field(ge=1, le=MAX_ID, description=f"a row id, 1..{MAX_ID}")]
 TIME_MIN: Final = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_MAX: Final = datetime(9000, 1, 1, tzinfo=UTC)  # exclusive; leaves room for arithmetic in days

@@ -12,8 +12,10 @@ import math
 import re
 from typing import Any, Final
 
-INT32_MIN: Final = -(2**31)
-INT32_MAX: Final = 2**31 - 1
+from bot import limits
+
+INT32_MIN: Final = limits.INT32.min
+INT32_MAX: Final = limits.INT32.max
 REPLACEMENT: Final = "\ufffd"
 _UNSTORABLE_CHARS: Final = re.compile("[\x00\ud800-\udfff]")
 
@@ -32,7 +34,7 @@ def storable(value: Any) -> Any:
         return [storable(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
-    fits = (isinstance(value, int) and -(2**63) <= value < 2**63) or (isinstance(value, float) and math.isfinite(value))
+    fits = value in limits.BIGINT or (isinstance(value, float) and math.isfinite(value))
     return value if fits else clean_text(str(value))
 
 
