@@ -19,7 +19,8 @@ from tortoise.models import Model
 from bot import limits
 from bot.alerts.policy import target_of
 from bot.alerts.service import AlertService, AlertSpec
-from bot.api.alerts import CancelRequest
+from bot.api.alerts import CancelRequest, EscalateRequest
+from bot.api.commands import SendRequest
 from bot.api.tasks import AssignRequest
 from bot.callbacks.payloads import MessageCallback
 from bot.clock import FrozenClock
@@ -61,6 +62,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
         LlmSettings,
         AssignRequest,
         CancelRequest,
+        EscalateRequest,
+        SendRequest,
     )
 }
 INT_RANGES: dict[type[fields.Field[Any]], limits.IntRange] = {
@@ -73,6 +76,10 @@ INT_COPIES = (
     ("MessageCallback.room_type", "InboundMessage.room_type"),
     ("Level.level", "AlertLevel.level"),
     ("PersonRule.max_open_tasks", "Person.max_open_tasks"),
+    ("EscalateRequest.escalate_to", "Alert.level"),
+    ("AssignRequest.task_id", "AfterSalesTask.id"),
+    ("AssignRequest.conversation_id", "AfterSalesTask.conversation_id"),
+    ("SendRequest.conversation_id", "Command.conversation_id"),
 )
 LIMIT_NAMES = frozenset(n for n in dir(limits) if n.isupper() and isinstance(getattr(limits, n), int))
 
@@ -153,6 +160,7 @@ def test_a_copied_value_fits_where_it_is_copied(source: str, target: str) -> Non
 def test_a_copied_integer_fits_its_column(source: str, target: str) -> None:
     cls, name = source.split(".")
     prop = SCHEMAS[cls].model_json_schema(by_alias=False)["properties"][name]
+    prop = next((o for o in [prop, *prop.get("anyOf", ())] if o.get("type") == "integer"), prop)  # of `int | None`
     model, column = target.split(".")
     column_range = INT_RANGES[type(MODELS[model]._meta.fields_map[column])]
     assert prop.get("minimum") in column_range, f"{source}: lower bound {prop.get('minimum')} not in {column_range}"
