@@ -341,18 +341,29 @@ async def _bind_robot(client: WorkToolClient, robot_id: str, base: str, secret: 
 
 
 async def _check_robot(client: WorkToolClient, robot_id: str, name: str, secret: str) -> int:
-    """Print what the cloud knows of the robot; 1 when messages would not all reach the hub."""
+    """Print what the cloud knows of the robot; 1 when messages or status changes would not all reach the hub."""
+    from bot.worktool.protocol import CALLBACK_MESSAGE, CALLBACK_OFFLINE, CALLBACK_ONLINE
+
     online = await client.is_online(robot_id)
     info = await client.robot_info(robot_id)
     bound = await client.callbacks(robot_id)
     print(f"{robot_id} ({name}): online={online} openCallback={info.open_callback} replyAll={info.reply_all}")  # noqa: T201
+    urls = {row.get("type"): str(row.get("callBackUrl", "")) for row in bound}
     for row in bound:
         url = _redact(str(row.get("callBackUrl", "")), secret)
         print(f"  type {row.get('type')} ({row.get('typeName', '')}): {url}")  # noqa: T201
-    problem = info.message_problem()
-    if problem is not None:
-        print(f"  WARNING: {problem}; `hub worktool bind` sets openCallback=1 replyAll=1")  # noqa: T201
-    return 0 if problem is None else 1
+    problems = [f"{p}; `hub worktool bind` sets openCallback=1 replyAll=1" for p in [info.message_problem()] if p]
+    if CALLBACK_MESSAGE not in urls:
+        problems.append("no message callback is bound (type 11): no messages reach the hub; run `hub worktool bind`")
+    for kind, word in ((CALLBACK_ONLINE, "online"), (CALLBACK_OFFLINE, "offline")):
+        if kind in urls and f"kind={word}" not in urls[kind]:
+            problems.append(
+                f"type {kind} is bound without ?kind={word}: the hub learns the robot went {word} only if the"
+                " body says so; run `hub worktool bind`"
+            )
+    for problem in problems:
+        print(f"  WARNING: {problem}")  # noqa: T201
+    return 1 if problems else 0
 
 
 def _redact(text: str, secret: str) -> str:

@@ -13,6 +13,7 @@ from bot.cli import run_worktool
 from bot.settings import ConfigError, Settings
 from bot.simulator import Scenario, ScriptedMessage, SimState, create_sim_app
 from bot.simulator.delivery import play, set_online
+from bot.simulator.state import Binding
 from models.messages import InboundMessage
 from models.robots import Robot, RobotStatusEvent
 from tests.conftest import CALLBACK_TOKEN, build_settings
@@ -126,6 +127,8 @@ async def test_check_warns_when_not_every_message_reaches_the_hub(
 ) -> None:
     state, server = sim
     settings = build_settings("sqlite://:memory:", redis_url, tmp_path)  # no database is used
+    for robot in state.robots.values():
+        robot.bindings = bound_as_bind_does(robot.id)
     robot = state.robots["wt-robot-1"]
     robot.reply_all, robot.open_callback = reply_all, open_callback
     state.robots["wt-robot-2"].reply_all = 1
@@ -137,6 +140,34 @@ async def test_check_warns_when_not_every_message_reaches_the_hub(
     assert warning.startswith(f"  WARNING: {meaning}")
     assert warning.endswith("; `hub worktool bind` sets openCallback=1 replyAll=1")
     assert out.index("wt-robot-1 (") < out.index(warning) < out.index("wt-robot-2 (")
+
+
+def bound_as_bind_does(robot_id: str, *, old_way: bool = False) -> dict[int, Binding]:
+    base = f"https://hub.example/worktool/{robot_id}"
+    urls = {
+        11: f"{base}/message?token=t",
+        1: f"{base}/result?token=t",
+        5: f"{base}/status?token=t" if old_way else f"{base}/status?kind=online&token=t",
+        6: f"{base}/status?token=t" if old_way else f"{base}/status?kind=offline&token=t",
+    }
+    return {kind: Binding(i, kind, url) for i, (kind, url) in enumerate(urls.items()) if not (old_way and kind == 11)}
+
+
+async def test_check_warns_about_robots_bound_the_old_way(
+    redis_url: str, tmp_path: Path, sim: tuple[SimState, TestServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, server = sim
+    robot = state.robots["wt-robot-1"]
+    robot.reply_all, robot.bindings = 1, bound_as_bind_does("wt-robot-1", old_way=True)
+    settings = build_settings("sqlite://:memory:", redis_url, tmp_path)
+    assert await run_worktool(with_api(settings, server), args("check", robot="wt-robot-1")) == 1
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "WARNING" in line]
+    tail = "; run `hub worktool bind`"
+    assert warnings == [
+        f"  WARNING: no message callback is bound (type 11): no messages reach the hub{tail}",
+        f"  WARNING: type 5 is bound without ?kind=online: the hub learns the robot went online only if the body says so{tail}",
+        f"  WARNING: type 6 is bound without ?kind=offline: the hub learns the robot went offline only if the body says so{tail}",
+    ]
 
 
 async def test_bind_fails_loudly_when_the_hub_is_not_reachable(
