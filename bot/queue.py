@@ -11,7 +11,7 @@ import os
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 import structlog
 from arq.connections import ArqRedis
@@ -110,6 +110,28 @@ async def pending_count() -> int:
     """Messages waiting for the worker (index-only over the pending rows)."""
     rows = await connection().execute_query_dict(PENDING_COUNT_SQL)
     return int(rows[0]["n"])
+
+
+# The oldest pending message is the lowest pending id (ids follow arrival): one step into the partial index.
+OLDEST_PENDING_SQL: Final = 'SELECT MIN("id") AS "first" FROM "inbound_messages" WHERE "state" = \'pending\''
+
+
+class Backlog(NamedTuple):
+    pending: int
+    oldest_at: datetime | None  # when the oldest pending message arrived; None if nothing is pending
+
+
+async def pending_backlog() -> Backlog:
+    """How many messages wait for the worker and since when (for /readyz)."""
+    count = await pending_count()
+    if count == 0:
+        return Backlog(0, None)
+    rows = await connection().execute_query_dict(OLDEST_PENDING_SQL)
+    first = rows[0]["first"]
+    if first is None:  # processed meanwhile
+        return Backlog(0, None)
+    oldest = await InboundMessage.filter(id=int(first)).only("id", "received_at").first()
+    return Backlog(count, oldest.received_at if oldest is not None else None)
 
 
 async def pending_work(now: datetime, grace: timedelta) -> dict[int, int]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from bot import limits
 
@@ -203,6 +203,22 @@ class ProcessingSettings(_Section):
     poll_delay_s: float = Field(default=0.05, gt=0)
 
 
+class ReadinessSettings(_Section):
+    """When `/readyz` says the hub cannot do its job (503 with the reasons)."""
+
+    worker_heartbeat_s: float = Field(default=5.0, gt=0, le=60)  # each worker records it is alive this often
+    worker_stale_s: float = Field(default=20.0, gt=0)  # no worker heartbeat within this: not ready
+    max_backlog_age_s: float = Field(default=120.0, gt=0)  # oldest pending message older than this: not ready
+
+    @field_validator("worker_stale_s")
+    @classmethod
+    def _longer_than_a_beat(cls, value: float, info: ValidationInfo) -> float:
+        beat = info.data.get("worker_heartbeat_s")
+        if beat is not None and value <= beat:
+            raise ValueError(f"must be longer than worker_heartbeat_s ({beat:g})")
+        return value
+
+
 class ApiToken(_Section):
     token: SecretStr = Field(min_length=16)
     role: ApiRole
@@ -337,6 +353,7 @@ class Settings(_Section):
     worktool: WorkToolSettings = WorkToolSettings()
     ingest: IngestSettings = IngestSettings()
     processing: ProcessingSettings = ProcessingSettings()
+    readiness: ReadinessSettings = ReadinessSettings()
     api: ApiSettings = ApiSettings()
     llm: LlmSettings = LlmSettings()
     alerts: AlertSettings = AlertSettings()

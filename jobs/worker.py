@@ -23,7 +23,6 @@ from bot.clock import Clock, SystemClock
 from bot.commands.dispatch import CommandDeps
 from bot.commands.outcomes import Outcomes
 from bot.commands.service import Commands
-from bot.db import open_db
 from bot.llm import LlmClassifier
 from bot.queue import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB, arq_redis, sweep
 from bot.reference import load_directory
@@ -37,6 +36,13 @@ from handlers.pipeline import Services
 from handlers.steps import FULL_STEPS
 from jobs.alerts import alert_step_job, deliver_alerts_job, sweep_alerts
 from jobs.commands import check_results_job, dispatch_robot_job, poll_robots_online, sweep_commands
+from jobs.outages import (
+    HubWorker,
+    database_when_up,
+    keep_running,
+    retry_when_database_down,
+    skip_when_database_down,
+)
 from jobs.processing import WorkerDeps, process_conversations
 from jobs.reports import daily_report_job, report_outcome_listener
 from jobs.tasks import sweep_tasks, task_response_check_job
@@ -54,7 +60,7 @@ async def sweep_pending(ctx: dict[str, Any]) -> int:
     return await sweep(deps.redis, deps.clock.now(), grace)
 
 
-def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
+def build_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker:
     processing = deps.settings.processing
     every_10_s = set(range(0, 60, 10))
     functions = [
@@ -78,9 +84,9 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
     if deps.services is not None and deps.services.tasks is not None:
         functions.append(func(task_response_check_job, name=CHECK_JOB, keep_result=0, max_tries=5, timeout=60))
         cron_jobs.append(cron(sweep_tasks, second={3, 33}, run_at_startup=True, keep_result=0, timeout=120))
-    return Worker(
-        functions=functions,
-        cron_jobs=cron_jobs,
+    return HubWorker(
+        functions=[retry_when_database_down(f) for f in functions],
+        cron_jobs=[skip_when_database_down(c) for c in cron_jobs],
         redis_pool=deps.redis,
         ctx={"deps": deps},
         burst=burst,
@@ -88,6 +94,8 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> Worker:
         max_jobs=processing.max_jobs,
         poll_delay=processing.poll_delay_s,
         keep_result=0,
+        clock=deps.clock,
+        heartbeat_s=deps.settings.readiness.worker_heartbeat_s,
     )
 
 
@@ -125,7 +133,7 @@ def stop_on_signal(
 
 async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | None = None) -> None:
     """Run until SIGINT/SIGTERM (or, in burst mode, until the queue is empty)."""
-    async with open_db(settings.database.url), aiohttp.ClientSession() as session:
+    async with database_when_up(settings.database.url), aiohttp.ClientSession() as session:
         directory, _ = load_directory(settings)
         redis = arq_redis(settings.redis.url)
         clock = clock or SystemClock()
@@ -161,7 +169,8 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
         commands.outcomes.listen("report", report_outcome_listener(deps))
         worker = build_worker(deps, burst=burst)
         loop = asyncio.get_running_loop()
-        worker.main_task = loop.create_task(worker.main())
+        # Not arq's main() alone: it ends on the first Redis error, and the worker must outlive Redis.
+        worker.main_task = loop.create_task(keep_running(worker, settings.redis.url))
         stopping: list[asyncio.Task[None]] = []  # keeps the stop task referenced
 
         def on_signal(sig: signal.Signals) -> None:
