@@ -50,7 +50,7 @@ async def ctx(
         await sync_reference_data(settings, people)
         redis = arq_redis(redis_url)
         client = WorkToolClient(session, str(sim[1].make_url("")), RequestBudget(redis, 1000, 60), 5)
-        commands = CommandDeps(settings, redis, clock, client, Outcomes())
+        commands = CommandDeps(settings, redis, clock, client, Outcomes(redis))
         yield {"deps": WorkerDeps(settings, directory, redis, clock, commands=commands)}
         await redis.aclose()
 
@@ -76,7 +76,7 @@ async def command(clock: FrozenClock, **fields: Any) -> Command:
 async def test_the_sweeper_wakes_a_robot_whose_queue_lost_its_job(ctx: dict[str, Any], clock: FrozenClock) -> None:
     await command(clock)  # queued, and Redis never heard of it
     redis = ctx["deps"].redis
-    assert await sweep_commands(ctx) == {"robots_woken": 1, "unknown": 0, "results_matched": 0}
+    assert await sweep_commands(ctx) == {"robots_woken": 1, "unknown": 0, "results_matched": 0, "outcomes": 0}
     jobs = [job.decode() for job in await redis.zrange("arq:queue", 0, -1)]
     assert len(jobs) == 1
     assert jobs[0].startswith("dispatch:wt-robot-1:")
