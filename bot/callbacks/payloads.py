@@ -5,6 +5,8 @@ Every model keeps unknown fields (`extra="allow"`): the raw payload is stored as
 
 from __future__ import annotations
 
+import email
+import email.message
 import json
 from typing import Annotated, Any, Final
 from urllib.parse import parse_qsl
@@ -12,6 +14,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from bot import limits
+from bot.callbacks.cleaning import MAX_DEPTH
 
 MAX_NAME_CHARS: Final = limits.NAME_CHARS
 BINDING_TEST_NAME: Final = "WorkTool"
@@ -60,7 +63,7 @@ class MessageCallback(BaseModel):
     group_remark: Name | None = Field(default=None, alias="groupRemark")
     room_type: int = Field(default=0, alias="roomType", ge=0, le=99)
     at_me: LenientBool = Field(default=False, alias="atMe")
-    text_type: int = Field(default=1, alias="textType")
+    text_type: int = Field(default=1, alias="textType", ge=limits.INT32.min, le=limits.INT32.max)  # an INT column
     message_id: OptionalId = Field(default=None, alias="messageId", max_length=limits.EXTERNAL_ID_CHARS)
     msg_id: OptionalId = Field(default=None, alias="msgId", max_length=limits.EXTERNAL_ID_CHARS)
     file_base64: str | None = Field(default=None, alias="fileBase64")
@@ -91,20 +94,25 @@ class ResultCallback(BaseModel):
     fail_list: list[str] | None = Field(default=None, alias="failList")
 
 
-def decode_body(body: bytes, content_type: str) -> dict[str, Any]:
-    """A JSON object or a form body as a dict. Form values stay strings (the models coerce them)."""
+def decode_body(body: bytes, content_type: str, content_type_header: str = "") -> dict[str, Any]:
+    """A JSON object, a form or a multipart form as a dict. Form values stay strings (the models coerce
+    them). `content_type_header`: the whole header, for a multipart body's boundary."""
     if not body.strip():
         raise MalformedBody("empty body: expected a JSON object or a form")
     if content_type == "multipart/form-data":
-        raise MalformedBody("multipart bodies are read by the caller")  # pragma: no cover
+        return _multipart_fields(body, content_type_header or content_type)
     looks_json = content_type == "application/json" or body.lstrip()[:1] in (b"{", b"[")
     if looks_json:
         try:
-            data = json.loads(body)
+            data = json.loads(body.decode("utf-8"))  # JSON is UTF-8 (RFC 8259); json.loads(bytes) guesses
         except UnicodeDecodeError as exc:
             raise MalformedBody("body is not UTF-8") from exc
         except json.JSONDecodeError as exc:
             raise MalformedBody(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        except RecursionError as exc:
+            raise MalformedBody(f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from exc
+        except ValueError as exc:  # int(): more digits than Python converts (sys.get_int_max_str_digits)
+            raise MalformedBody(f"invalid JSON: a number has too many digits ({exc})") from exc
         if not isinstance(data, dict):
             raise MalformedBody(f"expected a JSON object, got {type(data).__name__}")
         return data
@@ -119,6 +127,30 @@ def decode_body(body: bytes, content_type: str) -> dict[str, Any]:
     if not pairs:
         raise MalformedBody(f"cannot read the body as JSON or a form (content type {content_type or 'missing'})")
     return dict(pairs)
+
+
+def _multipart_fields(body: bytes, content_type_header: str) -> dict[str, Any]:
+    """The text fields of a multipart/form-data body (file parts are no callback field), parsed from the
+    bytes already read: aiohttp's request.post() would read the consumed stream a second time."""
+    head = f"Content-Type: {content_type_header}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
+    message = email.message_from_bytes(head + body)  # the compat32 parser never raises: it notes defects
+    if not message.is_multipart():
+        raise MalformedBody("multipart body without its boundary, or without parts")
+    fields: dict[str, Any] = {}
+    for part in message.get_payload():
+        if not isinstance(part, email.message.Message):
+            continue
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or part.get_filename() is not None:
+            continue
+        data = part.get_payload(decode=True)
+        try:
+            fields[name] = data.decode(part.get_content_charset() or "utf-8") if isinstance(data, bytes) else ""
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise MalformedBody(f"multipart field {name!r} is not in its declared charset (or UTF-8)") from exc
+    if not fields:
+        raise MalformedBody("multipart body without form fields")
+    return fields
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -9,11 +9,12 @@ import hmac
 from typing import Any
 
 import structlog
-from aiohttp import web
+from aiohttp import hdrs, web
 from pydantic import ValidationError
 from tortoise.exceptions import OperationalError
 
 from bot.api.envelope import ApiError, dumps_json
+from bot.callbacks.cleaning import TooDeep, clean_fields
 from bot.callbacks.payloads import (
     MalformedBody,
     MessageCallback,
@@ -24,7 +25,7 @@ from bot.callbacks.payloads import (
 from bot.callbacks.status import online_of_kind, read_status_body
 from bot.commands.results import match_result
 from bot.ingest.incoming import normalise
-from bot.ingest.writer import IngestUnavailable
+from bot.ingest.writer import IngestRefused, IngestUnavailable
 from bot.keys import CLOCK, OUTCOMES, SETTINGS, WRITER
 from models.callbacks import ResultCallback as ResultCallbackRow
 from models.robots import Robot, record_online
@@ -51,16 +52,16 @@ def _check_access(request: web.Request) -> str:
 
 
 async def _read_fields(request: web.Request) -> tuple[dict[str, Any], str | None]:
-    """The body's fields, and its text when it was a JSON object (stored as is)."""
-    body = await request.read()  # raises 413 past client_max_size
-    if request.content_type == "multipart/form-data":
-        form = await request.post()
-        return {k: v for k, v in form.items() if isinstance(v, str)}, None
+    """The body's fields made storable (bot/callbacks/cleaning.py records what changed), and its text when
+    it was a JSON object that can be stored as is. Every unreadable body is a 400, never a 5xx."""
+    body = await request.read()  # raises 413 past client_max_size; read once, multipart included
     try:
-        fields = decode_body(body, request.content_type)
-    except MalformedBody as exc:
+        fields = decode_body(body, request.content_type, request.headers.get(hdrs.CONTENT_TYPE, ""))
+        fields, changed = clean_fields(fields, request.app[SETTINGS].ingest.max_spoken_chars)
+    except (MalformedBody, TooDeep) as exc:
         raise ApiError(400, str(exc), error="malformed_body") from exc
-    return fields, (body.decode() if body.lstrip()[:1] == b"{" else None)
+    # decode_body read a JSON body as UTF-8 already.
+    return fields, (body.decode() if not changed and body.lstrip()[:1] == b"{" else None)
 
 
 def _message_from_json(body: bytes) -> MessageCallback | None:
@@ -93,14 +94,17 @@ async def message_callback(request: web.Request) -> web.Response:
         log.info("callback binding test received", robot_id=robot_id)
         return ack("callback bound")
     now = request.app[CLOCK].now()
+    max_chars = request.app[SETTINGS].ingest.max_spoken_chars
     try:
-        incoming = normalise(robot_id, callback, now, fields, body_json)
+        incoming = normalise(robot_id, callback, now, fields, body_json, max_text_chars=max_chars)
     except ValueError as exc:
         raise ApiError(400, str(exc), error="invalid_callback") from exc
     try:
         stored = await request.app[WRITER].submit(incoming)
     except IngestUnavailable as exc:
         raise ApiError(503, f"database unavailable, message not stored: {exc}", error="unavailable") from exc
+    except IngestRefused as exc:  # its neighbours in the batch were stored
+        raise ApiError(400, f"the database cannot store this message: {exc}", error="invalid_callback") from exc
     # Built by hand: this is the hot path and the shape never changes.
     duplicate = "false" if stored.verdict == "new" else "true"
     return web.Response(

@@ -58,7 +58,7 @@ def parse_status_body(raw: bytes) -> dict[str, Any]:
         return {TRUNCATED_BODY: text[:MAX_STORED_CHARS], "bytes": len(raw)}
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         pass
     else:
         return data if isinstance(data, dict) else {"body": data}

@@ -10,11 +10,13 @@ from typing import Any, Final, Literal, NamedTuple
 
 from tortoise.fields.data import JSON_DUMPS
 
+from bot.callbacks.cleaning import TooDeep, clean_fields, is_plain
 from bot.callbacks.payloads import MessageCallback
 
 ConversationKind = Literal["group", "private"]
 GROUP_ROOM_TYPES: Final = frozenset({1, 3})
 PRIVATE_ROOM_TYPES: Final = frozenset({2, 4})
+MAX_TEXT_CHARS: Final = 64 * 1024  # ingest.max_spoken_chars' default
 
 
 # NamedTuples, not frozen dataclasses: both are built for every callback, and a frozen dataclass's
@@ -73,9 +75,16 @@ def normalise(
     received_at: datetime,
     raw: Mapping[str, Any] | None = None,
     raw_json: str | None = None,
+    *,
+    max_text_chars: int = MAX_TEXT_CHARS,
 ) -> Incoming:
     """`raw`: the body as received, `raw_json` its text when it was JSON (kept verbatim, minus any
-    image data, which gets its own column)."""
+    image data, which gets its own column). Every value is made storable first (bot/callbacks/cleaning.py),
+    so this callback cannot fail the batch it joins; raises ValueError for a body that cannot be."""
+    if not _storable_as_is(callback, raw_json, max_text_chars):
+        callback, raw, changed = _cleaned(callback, raw, raw_json, max_text_chars)
+        if changed:
+            raw_json = None  # the verbatim text holds what could not be stored
     conversation = conversation_of(callback)
     raw_text = callback.raw_spoken if callback.raw_spoken is not None else callback.spoken
     file_base64 = callback.file_base64 or None
@@ -103,3 +112,30 @@ def normalise(
         payload_json=payload_json,
         file_base64=file_base64,
     )
+
+
+def _storable_as_is(callback: MessageCallback, raw_json: str | None, max_chars: int) -> bool:
+    """The hot path's check, a few hundred nanoseconds: a JSON body no longer than `max_chars` (so no text
+    in it is longer), without \\u escapes (the only way a NUL or a lone surrogate gets into valid JSON),
+    whose unknown fields are plain scalars (no non-finite or 64-bit-overflowing numbers, no nesting)."""
+    if raw_json is None or len(raw_json) > max_chars or "\\u" in raw_json:
+        return False
+    extra = callback.__pydantic_extra__
+    return not extra or all(is_plain(value) for value in extra.values())
+
+
+def _cleaned(
+    callback: MessageCallback, raw: Mapping[str, Any] | None, raw_json: str | None, max_chars: int
+) -> tuple[MessageCallback, dict[str, Any], bool]:
+    """The callback and its payload from cleaned values (the record of changes in the payload), and
+    whether anything changed."""
+    if raw is None:
+        raw = json.loads(raw_json) if raw_json is not None else callback.model_dump(by_alias=True, exclude_none=True)
+    try:
+        fields, changed = clean_fields(raw, max_chars)
+    except TooDeep as exc:
+        raise ValueError(str(exc)) from exc
+    if not changed:
+        return callback, fields, False
+    # Validated again from the cleaned values: U+FFFD keeps every length, truncation only shortens.
+    return MessageCallback.model_validate(fields), fields, True

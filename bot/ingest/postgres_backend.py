@@ -14,6 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from bot.ingest.conversations import ConversationCache
+from bot.ingest.failures import is_data_error
 from bot.ingest.incoming import Incoming
 from bot.ingest.plan import BatchPlan, plan_batch
 from bot.ingest.recent import MessageRow, RecentMessages, SightingRow
@@ -59,9 +60,12 @@ class PostgresIngestBackend:
                 presence = plan.new_presence(self._present)
                 if presence:
                     await conn.execute_many(self._sql.record_presence, [list(p) for p in presence])
-        except BaseException:
-            self._conversations.clear()
-            self._recent.reset()
+        except BaseException as exc:
+            self._conversations.clear()  # ids created in the rolled-back transaction are void
+            # plan_batch changed only copies of mirrored rows: a refused value (the writer splits the batch)
+            # leaves the mirror true; after anything else rebuild it from the database to be sure.
+            if not is_data_error(exc):
+                self._recent.reset()
             raise
         self._present.update((c, r) for c, r, _ in presence)
         # Under the advisory lock sighting ids are consecutive; a gap only makes the next sync re-read some.

@@ -27,6 +27,7 @@ import structlog
 
 from bot.db import is_write_contention
 from bot.ingest.conversations import ConversationCache
+from bot.ingest.failures import is_data_error
 from bot.ingest.incoming import Incoming
 from bot.ingest.plan import BatchPlan, plan_batch
 from bot.ingest.recent import MessageRow, RecentMessages, SightingRow
@@ -124,11 +125,12 @@ class SqliteIngestBackend:
             mark("write")
             cur.execute("COMMIT")
             mark("commit")
-        except BaseException:
+        except BaseException as exc:
             if self._conn.in_transaction:
                 cur.execute("ROLLBACK")
-            self._conversations.clear()
-            self._recent.reset()  # plan_batch may have touched mirrored rows: rebuild from the database
+            self._conversations.clear()  # ids created in the rolled-back transaction are void
+            if not is_data_error(exc):  # a refused value (the writer splits the batch) leaves the mirror true
+                self._recent.reset()  # rebuild from the database: cheap to be sure after an outage
             raise
         self._present.update((c, r) for c, r, _ in presence)
         # Under the write lock sighting ids are consecutive; a gap only makes the next sync re-read some.

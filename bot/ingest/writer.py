@@ -18,11 +18,13 @@ from typing import Protocol
 import structlog
 
 from bot.db import is_write_contention
+from bot.ingest.failures import is_data_error
 from bot.ingest.incoming import Incoming
 from bot.ingest.plan import BatchPlan, Stored
 from bot.ingest.postgres_backend import PostgresIngestBackend
 from bot.ingest.recent import RecentMessages
 from bot.ingest.sqlite_backend import SqliteIngestBackend
+from bot.logging import redact
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,10 @@ class IngestUnavailable(Exception):
     """The database could not take the batch within the retry budget."""
 
 
+class IngestRefused(Exception):
+    """The database refused this callback's values (its batch neighbours were stored without it)."""
+
+
 OnCommitted = Callable[[set[int]], Awaitable[None]]  # conversations that got new messages
 
 
@@ -52,6 +58,7 @@ OnCommitted = Callable[[set[int]], Awaitable[None]]  # conversations that got ne
 class _Item:
     incoming: Incoming
     future: asyncio.Future[Stored]
+    arrived: float  # perf_counter() at submit: the retry budget counts from here
 
 
 class IngestWriter:
@@ -91,7 +98,7 @@ class IngestWriter:
         if self._task is None or self._task.done():
             raise RuntimeError("the ingest writer is not running")
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Item(incoming, future))
+        await self._queue.put(_Item(incoming, future, time.perf_counter()))
         return await future
 
     async def _run(self) -> None:
@@ -117,44 +124,86 @@ class IngestWriter:
             await self._write(batch)
 
     async def _write(self, batch: list[_Item]) -> None:
+        """Commit the batch; if a value in it fails the transaction, split it until the culprit stands
+        alone, so only the culprit is refused and its neighbours are stored (in arrival order)."""
         started = time.perf_counter()
-        incoming = [item.incoming for item in batch]
+        # The budget runs from the oldest callback's arrival, not from this batch's start: callbacks that
+        # queued behind a batch retrying through an outage have already used part of WorkTool's 3 s.
+        oldest = min(item.arrived for item in batch)
+        parts = [batch]
+        conversations: set[int] = set()
+        while parts:
+            part = parts.pop(0)
+            outcome = await self._commit(part, oldest)
+            if outcome is None:
+                continue
+            if isinstance(outcome, BatchPlan):
+                self._answer(part, outcome)
+                conversations |= outcome.conversations_with_new
+                continue
+            if len(part) > 1:
+                half = len(part) // 2
+                parts[:0] = [part[:half], part[half:]]
+                continue
+            log.warning(
+                "callback refused by the database; its batch neighbours are stored",
+                robot_id=part[0].incoming.robot_id,
+                error=redact(str(outcome)),
+            )
+            self._fail(part, IngestRefused(redact(str(outcome), limit=200)))
+        log.debug("ingest batch committed", size=len(batch), ms=round((time.perf_counter() - started) * 1000, 2))
+        if conversations and self._on_committed is not None:
+            try:
+                await self._on_committed(conversations)
+            except Exception:  # enqueueing is best effort: the sweeper finds pending messages
+                log.warning("enqueue after commit failed; the sweeper will pick the messages up", exc_info=True)
+
+    async def _commit(self, part: list[_Item], started: float) -> BatchPlan | Exception | None:
+        """The part's plan once committed, or the data error that rolled it back. A failure of the
+        database itself is retried within the budget, then the callers get IngestUnavailable (503) and
+        the answer is None."""
+        incoming = [item.incoming for item in part]
         attempt = 0
         while True:
             attempt += 1
             try:
-                plan = await self._backend.commit(incoming)
-                break
-            except Exception as exc:  # the whole batch rolled back: nothing of it is half-stored
+                return await self._backend.commit(incoming)
+            except Exception as exc:  # noqa: BLE001 - the whole part rolled back: nothing of it is half-stored
+                if is_data_error(exc):
+                    return exc
                 # WorkTool never re-sends a message callback: ride out a short database outage (or a
                 # lost race with another ingest process) inside the platform's 3 s answer limit.
                 waited = time.perf_counter() - started
                 if waited + self._retry_delay(attempt) > self._retry_budget_s:
-                    log.exception("ingest batch failed; callers get 503", size=len(batch), attempts=attempt)
-                    for item in batch:
-                        if not item.future.done():
-                            item.future.set_exception(IngestUnavailable(str(exc)))
-                    return
+                    # No traceback: an outage is not a code fault, and rendering one per batch (with its
+                    # locals) held the event loop ~0.3-0.9 s, pushing queued callbacks past 2.5 s.
+                    log.error(  # noqa: TRY400
+                        "ingest batch failed; callers get 503",
+                        size=len(part),
+                        attempts=attempt,
+                        error=redact(str(exc)),
+                    )
+                    self._fail(part, IngestUnavailable(redact(str(exc), limit=200)))
+                    return None
                 # Losing the write lock to the worker for a moment is routine on SQLite; anything else is not.
                 report = log.info if is_write_contention(exc) and attempt == 1 else log.warning
-                report("ingest batch failed; retrying", size=len(batch), attempt=attempt, error=str(exc))
-                await asyncio.sleep(self._retry_delay(attempt))
+                report("ingest batch failed; retrying", size=len(part), attempt=attempt, error=redact(str(exc)))
+                await asyncio.sleep(self._retry_delay(attempt, contended=is_write_contention(exc)))
+
+    def _answer(self, part: list[_Item], plan: BatchPlan) -> None:
         self.batches += 1
-        for item, result in zip(batch, plan.results, strict=True):
+        for item, result in zip(part, plan.results, strict=True):
             if not item.future.done():  # the caller may have gone away (client disconnect)
                 item.future.set_result(result)
-        log.debug(
-            "ingest batch committed",
-            size=len(batch),
-            new=len(plan.new),
-            ms=round((time.perf_counter() - started) * 1000, 2),
-        )
-        if plan.conversations_with_new and self._on_committed is not None:
-            try:
-                await self._on_committed(plan.conversations_with_new)
-            except Exception:  # enqueueing is best effort: the sweeper finds pending messages
-                log.warning("enqueue after commit failed; the sweeper will pick the messages up", exc_info=True)
 
     @staticmethod
-    def _retry_delay(attempt: int) -> float:
-        return float(min(0.05 * 2 ** (attempt - 1), 0.5))
+    def _fail(part: list[_Item], error: Exception) -> None:
+        for item in part:
+            if not item.future.done():
+                item.future.set_exception(error)
+
+    @staticmethod
+    def _retry_delay(attempt: int, *, contended: bool = False) -> float:
+        # The worker gives a waiting ingest the write lock at its next message (bot/write_lock.py): come back soon.
+        first = 0.005 if contended else 0.05
+        return float(min(first * 2 ** (attempt - 1), 0.5))
