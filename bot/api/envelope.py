@@ -119,8 +119,12 @@ def _failure(request: web.Request, exc: Exception) -> web.Response:
         log.exception("unhandled error", method=request.method, path=request.path)
         return error_response(500, "internal error; it has been logged", "internal_error")
     log.warning("service unavailable", method=request.method, path=request.path, kind=kind, error=repr(exc))
-    what = "the database is busy" if kind == "contention" else "a backing service (database or Redis) is down"
-    message = f"{what}; nothing was changed, retry shortly"
+    # Contention fails the handler's one transaction, so nothing was written; an outage may strike after a
+    # commit (Redis, woken once the row is stored), so the caller is not told that nothing changed.
+    if kind == "contention":
+        message = "the database is busy; nothing was changed, retry shortly"
+    else:
+        message = "the database or Redis is unavailable; retry shortly"
     return error_response(503, message, "unavailable", headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
