@@ -56,19 +56,31 @@ _DOWN_TEXTS: Final = (
 )
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """The database is down or refuses connections, as opposed to a fault of the job or its data.
+    Looks down the cause chain: tortoise wraps the driver's error."""
+    return _in_chain(exc, lambda seen: isinstance(seen, _PG_DOWN) or _says(seen, _DOWN_TEXTS))
+
+
 def database_down(exc: BaseException) -> bool:
-    """The database cannot be reached or written just now (down, refusing connections, locked), as
-    opposed to a fault of the job. Looks down the cause chain: tortoise wraps the driver's error."""
+    """Unreachable, or (SQLite) its write lock held elsewhere: either way the job can only wait."""
+    return database_unreachable(exc) or _in_chain(exc, is_write_contention)
+
+
+def _says(exc: BaseException, texts: tuple[str, ...]) -> bool:
+    if not isinstance(exc, (OperationalError, sqlite3.OperationalError, asyncpg.PostgresError)):
+        return False
+    text = str(exc).lower()
+    return any(problem in text for problem in texts)
+
+
+def _in_chain(exc: BaseException, test: Callable[[BaseException], bool]) -> bool:
     seen: BaseException | None = exc
     for _ in range(8):
         if seen is None:
             return False
-        if isinstance(seen, _PG_DOWN):
+        if test(seen):
             return True
-        if isinstance(seen, (OperationalError, sqlite3.OperationalError, asyncpg.PostgresError)):
-            text = str(seen).lower()
-            if is_write_contention(seen) or any(problem in text for problem in _DOWN_TEXTS):
-                return True
         seen = seen.__cause__ or seen.__context__
     return False
 

@@ -35,6 +35,7 @@ from bot.understanding.engine import Classification
 from bot.write_lock import write_transaction
 from handlers.pipeline import DEFAULT_STEPS, MessageUpdate, Services, Step, StepContext, run_pipeline
 from handlers.understanding import llm_hints
+from jobs.outages import database_unreachable
 from models.conversations import Conversation
 from models.messages import InboundMessage, MessageSighting, ProcessingState
 from models.robots import note_callback
@@ -157,6 +158,8 @@ async def process_batch(
             log.info("batch already processed elsewhere", conversation_id=conversation_id)
             return BatchResult(0, blocked=True)
         except Exception as exc:
+            if database_unreachable(exc):
+                raise  # not the messages' fault: the job fails and arq retries it (jobs/outages.py)
             if not is_write_contention(exc):
                 log.warning(
                     "batch failed; retrying its messages one by one", conversation_id=conversation_id, exc_info=True
@@ -254,6 +257,8 @@ async def _process_singly(
         except Exception as exc:
             if is_write_contention(exc):
                 return BatchResult(processed, blocked=True)  # not the message's fault: no attempt counted
+            if database_unreachable(exc):
+                raise  # nor is a lost connection (a restarted PostgreSQL): arq retries the job
             attempts = message.attempts + 1
             state = ProcessingState.FAILED if attempts >= MAX_ATTEMPTS else ProcessingState.PENDING
             await InboundMessage.filter(id=message.id, state=ProcessingState.PENDING).update(

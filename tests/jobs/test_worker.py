@@ -21,6 +21,7 @@ from jobs.outages import (
     Backoff,
     HubWorker,
     database_down,
+    database_unreachable,
     keep_running,
     retry_when_database_down,
     skip_when_database_down,
@@ -203,6 +204,8 @@ async def test_a_stop_while_waiting_for_redis_ends_the_loop() -> None:
 )
 def test_database_down_tells_an_outage_from_a_fault(exc: Exception, down: bool) -> None:
     assert database_down(exc) is down
+    locked = "database is locked" in str(exc)  # contention: the database is there, only busy
+    assert database_unreachable(exc) is (down and not locked)
 
 
 def test_database_down_looks_through_wrapping() -> None:
