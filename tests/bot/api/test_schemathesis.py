@@ -7,7 +7,7 @@ schema (the schemas name their `required` fields).
 The WorkTool callbacks are fuzzed by their own property tests (tests/bot/callbacks).
 
 Examples per operation and mode: HUB_FUZZ_EXAMPLES (default 8, about 20 s); HUB_FUZZ_RANDOM=1 draws new
-inputs each run instead of the fixed, reproducible ones.
+inputs each run instead of the fixed, reproducible ones; HUB_FUZZ_DB=postgres runs it on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -49,9 +49,11 @@ from bot.settings import Settings
 from jobs.processing import WorkerDeps, drain_conversation
 from models.conversations import Conversation
 from tests.conftest import ADMIN_TOKEN, CALLBACK_TOKEN, build_settings
+from tests.services import PostgresCluster
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "8"))
 RANDOM = os.environ.get("HUB_FUZZ_RANDOM") == "1"
+DATABASE = os.environ.get("HUB_FUZZ_DB", "sqlite")  # the suite runs SQLite; HUB_FUZZ_DB=postgres by hand
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 CHECKS = [
     not_a_server_error,
@@ -77,10 +79,17 @@ class Tally:
 
 
 @pytest.fixture
-def fuzz_settings(tmp_path: Path, redis_url: str, sqlite_template: Path) -> Settings:
-    target = tmp_path / "fuzz.sqlite3"
-    target.write_bytes(sqlite_template.read_bytes())
-    base = build_settings(f"sqlite://{target}", redis_url, tmp_path)
+def fuzz_settings(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Settings:
+    if DATABASE == "postgres":
+        cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+        cluster.psql("CREATE DATABASE hub_fuzz TEMPLATE hub_template")
+        url = cluster.url("hub_fuzz")
+    else:
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "fuzz.sqlite3"
+        target.write_bytes(template.read_bytes())
+        url = f"sqlite://{target}"
+    base = build_settings(url, redis_url, tmp_path)
     wecom = base.alerts.wecom.model_copy(
         update={
             "corp_id": "ww0123456789abcdef",
