@@ -22,12 +22,14 @@ from jobs.outages import (
     HubWorker,
     database_down,
     database_unreachable,
+    database_when_up,
     keep_running,
     retry_when_database_down,
     skip_when_database_down,
     wait_for_redis,
 )
 from jobs.worker import stop_on_signal
+from models.messages import InboundMessage
 
 
 class SwallowingWorker:
@@ -319,3 +321,32 @@ async def test_after_an_outage_dead_jobs_are_reaped_and_sweepers_rearmed(redis_u
     running.cancel()
     worker.tasks = {}
     await worker.close()
+
+
+class Stop(Exception):
+    """Ends a wait loop in a test."""
+
+
+async def test_the_worker_waits_for_its_database_at_start() -> None:
+    url = f"postgres://postgres@127.0.0.1:{free_port()}/hub"  # nothing listens there
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+        if len(slept) == 3:
+            raise Stop
+
+    with capture_logs() as logs, pytest.raises(Stop):
+        async with database_when_up(url, Backoff(), sleep):
+            pytest.fail("the database is not there")
+    assert slept == [0.5, 1.0, 2.0]
+    assert [entry["event"] for entry in logs] == ["database unavailable; the worker waits for it"] * 3
+    assert {entry["database"] for entry in logs} == {url.removeprefix("postgres://postgres@")}
+
+
+async def test_a_database_that_is_there_opens_at_once(db_url: str) -> None:
+    async def sleep(delay: float) -> None:
+        raise AssertionError("no wait expected")
+
+    async with database_when_up(db_url, Backoff(), sleep):
+        assert await InboundMessage.all().count() == 0
