@@ -154,11 +154,12 @@ hold_times = HoldTimes()
 
 @asynccontextmanager
 async def write_transaction(
-    what: str, *, budget_s: float = HOLD_BUDGET_S, **ids: object
+    what: str, *, budget_s: float | None = None, **ids: object
 ) -> AsyncIterator[WriteTransaction]:
     """A transaction that writes, holding SQLite's write lock as briefly as the caller's loop allows.
 
-    `what` names the kind of transaction in the logs; `ids` (conversation, task, alert) go with a warning.
+    `what` names the kind of transaction in the logs; `ids` (conversation, task, alert) go with a warning;
+    `budget_s` (default `HOLD_BUDGET_S`) is when `spent()` says to commit.
     Inside another transaction it is a savepoint of that one: no waiting for ingest while holding the lock.
     """
     client = connection()
@@ -170,7 +171,8 @@ async def write_transaction(
         async with in_transaction() as conn:
             if isinstance(client, SqliteClient) and not nested:
                 await conn.execute_query(TAKE_LOCK_SQL)
-            tx = WriteTransaction(conn, time.perf_counter(), budget_s, signal)
+            budget = HOLD_BUDGET_S if budget_s is None else budget_s
+            tx = WriteTransaction(conn, time.perf_counter(), budget, signal)
             yield tx
     finally:
         if tx is not None:  # held until here: the commit or rollback included

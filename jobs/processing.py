@@ -61,14 +61,24 @@ class _TakenElsewhere(Exception):
     """Another processor already handled a message of this batch."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class BatchResult:
-    processed: int
-    blocked: bool  # a message failed and will be retried later: stop, to keep the order
+    """What a batch's committed chunks did (a chunk that rolled back adds nothing)."""
+
+    processed: int = 0
+    blocked: bool = False  # a message failed and will be retried later: stop, to keep the order
     heard: dict[str, datetime] = field(default_factory=dict)  # robot -> its latest report in the batch
     wake: set[str] = field(default_factory=set)  # robots with replies queued by the batch
     alerts: Wakeups = field(default_factory=Wakeups)  # alert steps and deliveries to schedule
     task_checks: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # user-response checks
+
+    def merge(self, other: BatchResult) -> None:
+        self.processed += other.processed
+        for robot_id, at in other.heard.items():
+            self.heard[robot_id] = max(at, self.heard.get(robot_id, at))
+        self.wake |= other.wake
+        self.alerts.merge(other.alerts)
+        self.task_checks.update(other.task_checks)
 
 
 async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]) -> int:
@@ -88,13 +98,11 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
         # One LLM call (with its retries) must fit in the lock's lifetime: it is renewed between calls.
         ttl = max(ttl, llm.timeout_s * (llm.max_retries + 1) + 2.0 * llm.max_retries + 5.0)
     total = 0
-    hints: dict[int, Classification] = {}
-    asked: set[int] = set()  # looked at by the LLM step already: a chunk is smaller than what it reads
 
     async def turn(lock: Lock) -> Turn:
         nonlocal total
-        hints.update(await _llm_hints(deps, conversation_id, lock.reacquire, asked))
-        result = await process_batch(conversation_id, deps, hints)
+        hints = await _llm_hints(deps, conversation_id, lock.reacquire)
+        result = await process_batch(conversation_id, deps, hints, lock.reacquire)
         total += result.processed
         for robot_id, at in result.heard.items():
             await note_callback(robot_id, at)
@@ -136,27 +144,37 @@ async def _wake(
 
 
 async def _llm_hints(
-    deps: WorkerDeps, conversation_id: int, renew: Callable[[], Awaitable[object]], asked: set[int]
+    deps: WorkerDeps, conversation_id: int, renew: Callable[[], Awaitable[object]]
 ) -> dict[int, Classification]:
     services = deps.services
     if services is None or services.llm is None or not services.llm.enabled:
         return {}
-    found = await _pending(conversation_id).limit(deps.settings.processing.batch_size)
-    pending = [message for message in found if message.id not in asked]
-    asked.update(message.id for message in pending)
+    pending = await _pending(conversation_id).limit(deps.settings.processing.batch_size)
     ctx = StepContext(deps.directory, deps.clock.now(), connection(), services, services.rules.current)
     return await llm_hints(pending, ctx, renew)
 
 
 async def process_batch(
-    conversation_id: int, deps: WorkerDeps, hints: dict[int, Classification] | None = None
+    conversation_id: int,
+    deps: WorkerDeps,
+    hints: dict[int, Classification] | None = None,
+    renew: Callable[[], Awaitable[object]] | None = None,
 ) -> BatchResult:
+    """Up to `processing.batch_size` pending messages, read before taking the write lock and processed in
+    chunks, each its own short transaction (`_process_chunk`); `renew` keeps the conversation lock alive
+    between chunks."""
+    done = BatchResult()
     for attempt in range(LOCK_RETRIES):
         try:
-            return await _process_batch_once(conversation_id, deps, hints or {})
+            pending = list(await _pending(conversation_id).limit(deps.settings.processing.batch_size))
+            while pending:
+                pending = pending[await _process_chunk(conversation_id, deps, hints or {}, pending, done) :]
+                if pending and renew is not None:
+                    await renew()
         except _TakenElsewhere:
             log.info("batch already processed elsewhere", conversation_id=conversation_id)
-            return BatchResult(0, blocked=True)
+            done.blocked = True
+            return done
         except Exception as exc:
             if database_unreachable(exc):
                 raise  # not the messages' fault: the job fails and arq retries it (jobs/outages.py)
@@ -164,50 +182,57 @@ async def process_batch(
                 log.warning(
                     "batch failed; retrying its messages one by one", conversation_id=conversation_id, exc_info=True
                 )
-                return await _process_singly(conversation_id, deps, deps.settings.processing.batch_size, hints or {})
+                rest = await _process_singly(conversation_id, deps, deps.settings.processing.batch_size, hints or {})
+                done.merge(rest)
+                done.blocked = rest.blocked
+                return done
             await asyncio.sleep(0.02 * (attempt + 1))
+        else:
+            return done
     log.warning("database busy; the conversation waits for the next sweep", conversation_id=conversation_id)
-    return BatchResult(0, blocked=True)
+    done.blocked = True
+    return done
 
 
-async def _process_batch_once(conversation_id: int, deps: WorkerDeps, hints: dict[int, Classification]) -> BatchResult:
-    """One chunk of the conversation's pending messages, in one transaction that holds the write lock for
-    about `HOLD_BUDGET_S` (and ends early when ingest waits for it). The messages left unprocessed stay
-    pending above the mark, which moves with each chunk: the next chunk (or, after a crash, the sweeper's
-    job) starts where this one committed."""
-    size = deps.settings.processing.batch_size
+async def _process_chunk(
+    conversation_id: int,
+    deps: WorkerDeps,
+    hints: dict[int, Classification],
+    pending: list[InboundMessage],
+    done: BatchResult,
+) -> int:
+    """The first of `pending` in one transaction that holds the write lock for about `HOLD_BUDGET_S` (less
+    when ingest waits for it); adds what it did to `done` once committed and returns how many it took.
+    The mark moves with each chunk, so the messages after it stay pending above it: the next chunk (or,
+    after a crash, the sweeper's job) starts where this one committed."""
+    chunk = BatchResult()
     async with write_transaction("process", conversation_id=conversation_id) as tx:
         conn = tx.conn
-        pending = await _pending(conversation_id).using_db(conn).limit(size).select_for_update()
         messages: list[InboundMessage] = []
-        wake: set[str] = set()
-        alerts = Wakeups()
-        checks: dict[int, tuple[int, datetime]] = {}
         for message in pending:
             update = await _process_one(message, deps, conn, hints)
             messages.append(message)
-            wake |= update.wake
-            alerts.merge(update.alerts)
-            checks.update(update.task_checks)
+            chunk.wake |= update.wake
+            chunk.alerts.merge(update.alerts)
+            chunk.task_checks.update(update.task_checks)
             if tx.spent():
                 break
-        if not messages:
-            return BatchResult(0, blocked=False)
         # Kept here, not at ingest: one update per processed chunk instead of one per callback batch.
         await (
             Conversation.filter(id=conversation_id)
             .using_db(conn)
             .update(last_message_at=messages[-1].received_at, processed_upto=messages[-1].id)
         )
-        heard: dict[str, datetime] = {}
         sightings = await (
             MessageSighting.filter(message_id__in=[m.id for m in messages])
             .using_db(conn)
             .values_list("robot_id", "received_at")
         )
-        for robot_id, at in [(m.robot_id, m.received_at) for m in messages] + list(sightings):
-            heard[robot_id] = max(at, heard.get(robot_id, at))
-        return BatchResult(len(messages), blocked=False, heard=heard, wake=wake, alerts=alerts, task_checks=checks)
+    for robot_id, at in [(m.robot_id, m.received_at) for m in messages] + list(sightings):
+        chunk.heard[robot_id] = max(at, chunk.heard.get(robot_id, at))
+    chunk.processed = len(messages)
+    done.merge(chunk)
+    return len(messages)
 
 
 async def _process_one(

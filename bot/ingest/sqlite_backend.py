@@ -151,15 +151,15 @@ class SqliteIngestBackend:
         except sqlite3.OperationalError as exc:
             if not is_write_contention(exc):
                 raise
-        else:
-            return
+            if self._signal is None:
+                self._signal = IngestSignal(self._path)
+            self._signal.raise_flag()
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("BEGIN IMMEDIATE")  # a failure leaves the flag up: the worker yields until the retry
         finally:
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        if self._signal is None:
-            self._signal = IngestSignal(self._path)
-        self._signal.raise_flag()
-        cur.execute("BEGIN IMMEDIATE")  # a failure leaves the flag up: the worker keeps yielding until the retry
-        self._signal.lower_flag()
+        if self._signal is not None and self._signal.waiting():
+            self._signal.lower_flag()
 
     def _sync_recent(self, cur: sqlite3.Cursor, now: datetime) -> None:
         """Mirror what other writers committed since our last batch (or everything recent, at start)."""
