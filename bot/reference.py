@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import structlog
-from tortoise.transactions import in_transaction
 
 from bot.rules.alerts import load_alerts
 from bot.rules.message_types import load_message_types
 from bot.rules.people import Directory, PeopleFile, load_people
 from bot.settings import Settings
+from bot.write_lock import write_transaction
 from models.alerts import AlertLevel
 from models.message_types import MessageType
 from models.people import Person
@@ -31,7 +31,10 @@ def load_directory(settings: Settings) -> tuple[Directory, PeopleFile]:
 async def sync_reference_data(settings: Settings, people: PeopleFile) -> None:
     types = load_message_types(Path(settings.rules_dir) / "message_types.yaml")
     alerts = load_alerts(Path(settings.rules_dir) / "alerts.yaml")
-    async with in_transaction() as conn:
+    # The lock up front: a deferred transaction that read first failed at once ("database is locked")
+    # when the worker committed in between, and the server died at start under a backlog.
+    async with write_transaction("reference data") as tx:
+        conn = tx.conn
         for robot in settings.worktool.robots:
             await Robot.update_or_create(
                 id=robot.id, defaults={"name": robot.name, "roles": list(robot.roles), "enabled": True}, using_db=conn
