@@ -21,7 +21,7 @@ from bot.alerts.ratelimit import SendLimits
 from bot.alerts.service import DELIVER_JOB, STEP_JOB, AlertService
 from bot.clock import Clock, SystemClock
 from bot.commands.dispatch import CommandDeps
-from bot.commands.outcomes import Outcomes
+from bot.commands.outcomes import OUTCOME_JOB, Outcomes
 from bot.commands.service import Commands
 from bot.llm import LlmClassifier
 from bot.queue import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB, arq_redis, sweep
@@ -35,7 +35,13 @@ from bot.worktool.client import build_worktool_client
 from handlers.pipeline import Services
 from handlers.steps import FULL_STEPS
 from jobs.alerts import alert_step_job, deliver_alerts_job, sweep_alerts
-from jobs.commands import check_results_job, dispatch_robot_job, poll_robots_online, sweep_commands
+from jobs.commands import (
+    check_results_job,
+    command_outcome_job,
+    dispatch_robot_job,
+    poll_robots_online,
+    sweep_commands,
+)
 from jobs.outages import (
     HubWorker,
     database_when_up,
@@ -67,6 +73,7 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker:
         func(process_conversations, name=PROCESS_JOB, keep_result=0, max_tries=5, timeout=120),
         func(dispatch_robot_job, name=DISPATCH_JOB, keep_result=0, max_tries=5, timeout=120),
         func(check_results_job, name=CHECK_RESULTS_JOB, keep_result=0, max_tries=5, timeout=120),
+        func(command_outcome_job, name=OUTCOME_JOB, keep_result=0, max_tries=5, timeout=120),
     ]
     cron_jobs = [
         cron(sweep_pending, second=every_10_s, run_at_startup=True, keep_result=0),
@@ -137,7 +144,8 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
         directory, _ = load_directory(settings)
         redis = arq_redis(settings.redis.url)
         clock = clock or SystemClock()
-        commands = CommandDeps(settings, redis, clock, build_worktool_client(settings, redis, session), Outcomes())
+        outcomes = Outcomes(redis)
+        commands = CommandDeps(settings, redis, clock, build_worktool_client(settings, redis, session), outcomes)
         configure_jieba(Path(settings.data_dir))
         rules = RuleStore(Path(settings.rules_dir))
         rules.start_watching()
@@ -152,7 +160,7 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
             alerts = AlertService(settings, directory, lambda: rules.current.alerts, redis, clock)
             channels = build_channels(settings.alerts, session, redis, clock=clock)
             deliverer = Deliverer(alerts, channels, SendLimits(redis, send_limits(settings.alerts), clock), queue)
-            commands.outcomes.listen("alert", deliverer.on_command_outcome)
+            outcomes.listen("alert", deliverer.on_command_outcome)
             ready = readiness(settings.alerts)
             log.info(
                 "alert channels",
@@ -166,7 +174,7 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
         deps = WorkerDeps(
             settings, directory, redis, clock, FULL_STEPS, commands=commands, services=services, deliverer=deliverer
         )
-        commands.outcomes.listen("report", report_outcome_listener(deps))
+        outcomes.listen("report", report_outcome_listener(deps))
         worker = build_worker(deps, burst=burst)
         loop = asyncio.get_running_loop()
         # Not arq's main() alone: it ends on the first Redis error, and the worker must outlive Redis.

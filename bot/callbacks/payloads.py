@@ -8,13 +8,23 @@ from __future__ import annotations
 import email
 import email.message
 import json
+import math
 from typing import Annotated, Any, Final
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from bot import limits
 from bot.callbacks.cleaning import MAX_DEPTH
+from bot.callbacks.storable import clean_text, int32_or_none, storable
 
 MAX_NAME_CHARS: Final = limits.NAME_CHARS
 BINDING_TEST_NAME: Final = "WorkTool"
@@ -78,20 +88,85 @@ class MessageCallback(BaseModel):
         return self.received_name == BINDING_TEST_NAME and self.group_name == BINDING_TEST_NAME
 
 
+def _tolerant(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # A result callback is fired once: a field we cannot read becomes None (the raw body keeps it).
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+def _result_id(value: Any) -> Any:
+    value = _int_or_str_to_str(value)
+    if isinstance(value, str):
+        value = value.strip()
+        return value if 0 < len(value) <= limits.EXTERNAL_ID_CHARS else None
+    return None
+
+
+def _target_list(value: Any) -> list[str] | None:
+    """successList/failList as WorkTool sends them: a list, JSON text (form mode, rawMsg/list), or
+    comma-separated text. Anything else is unknown (None); the raw body keeps it."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except (json.JSONDecodeError, RecursionError):
+                return None
+        else:
+            return [clean_text(part.strip()) for part in text.split(",") if part.strip()]
+    if isinstance(value, list) and all(isinstance(item, str | int) and not isinstance(item, bool) for item in value):
+        return [clean_text(str(item)) for item in value]
+    return None
+
+
+def _raw_msg(value: Any) -> str | None:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):  # an object instead of its JSON text
+        return json.dumps(storable(value), ensure_ascii=False)
+    return None
+
+
+def _reason(value: Any) -> str:
+    if value is None:
+        return ""
+    return clean_text(value if isinstance(value, str) else json.dumps(storable(value), ensure_ascii=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, str):  # form mode sends numbers as text
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    return value if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) else None
+
+
+Tolerant = WrapValidator(_tolerant)
+
+
 class ResultCallback(BaseModel):
-    """A command-result callback (fired once per executed command, never retried by WorkTool)."""
+    """A command-result callback (fired once per executed command, never retried by WorkTool).
+
+    Never refuses a body: every field is read leniently, and one it cannot read is None — the row keeps
+    the raw body. Form mode (`callBackRequestType` 1) sends the lists as JSON text and numbers as strings.
+    """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    message_id: OptionalId = Field(default=None, alias="messageId", max_length=128)
-    error_code: int | None = Field(default=None, alias="errorCode")
-    error_reason: str = Field(default="", alias="errorReason")
-    run_time: int | None = Field(default=None, alias="runTime")
-    time_cost: float | None = Field(default=None, alias="timeCost")
-    type: int | None = None
-    raw_msg: str | None = Field(default=None, alias="rawMsg")
-    success_list: list[str] | None = Field(default=None, alias="successList")
-    fail_list: list[str] | None = Field(default=None, alias="failList")
+    message_id: Annotated[str | None, BeforeValidator(_result_id)] = Field(default=None, alias="messageId")
+    error_code: Annotated[int | None, BeforeValidator(int32_or_none)] = Field(default=None, alias="errorCode")
+    error_reason: Annotated[str, BeforeValidator(_reason)] = Field(default="", alias="errorReason")
+    run_time: Annotated[int | None, Tolerant] = Field(default=None, alias="runTime", ge=0, le=limits.BIGINT.max)
+    time_cost: Annotated[float | None, BeforeValidator(_finite), Tolerant] = Field(default=None, alias="timeCost")
+    type: Annotated[int | None, BeforeValidator(int32_or_none)] = None
+    raw_msg: Annotated[str | None, BeforeValidator(_raw_msg)] = Field(default=None, alias="rawMsg")
+    success_list: Annotated[list[str] | None, BeforeValidator(_target_list)] = Field(default=None, alias="successList")
+    fail_list: Annotated[list[str] | None, BeforeValidator(_target_list)] = Field(default=None, alias="failList")
 
 
 def decode_body(body: bytes, content_type: str, content_type_header: str = "") -> dict[str, Any]:

@@ -23,6 +23,7 @@ from bot.callbacks.payloads import (
     describe_validation_error,
 )
 from bot.callbacks.status import online_of_kind, read_status_body
+from bot.callbacks.storable import MAX_KEPT_CHARS, UNREADABLE_BODY, storable
 from bot.commands.results import match_result
 from bot.ingest.incoming import normalise
 from bot.ingest.writer import IngestRefused, IngestUnavailable
@@ -115,13 +116,18 @@ async def message_callback(request: web.Request) -> web.Response:
 
 @routes.post("/worktool/{robot_id}/result")
 async def result_callback(request: web.Request) -> web.Response:
+    """Fired once and never retried: refused only for a bad token or an unknown robot. Whatever the body,
+    it is stored (cleaned only where a database could not store it) before anything else happens."""
     robot_id = _check_access(request)
-    fields, _ = await _read_fields(request)
     try:
-        result = ResultCallback.model_validate(fields)
-    except ValidationError as exc:
-        raise ApiError(400, describe_validation_error(exc), error="invalid_callback") from exc
-    # Result callbacks are fired once and never retried: store every one, even without a messageId.
+        fields, _ = await _read_fields(request)
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status == 413:
+            raise
+        body = await request.read()
+        fields = {UNREADABLE_BODY: body[:MAX_KEPT_CHARS].decode("utf-8", "replace"), "error": exc.message}
+    payload = storable(fields)
+    result = ResultCallback.model_validate(payload)
     now = request.app[CLOCK].now()
     try:
         row = await ResultCallbackRow.create(
@@ -129,12 +135,16 @@ async def result_callback(request: web.Request) -> web.Response:
             message_id=result.message_id or "",
             error_code=result.error_code,
             received_at=now,
-            payload=fields,
+            payload=payload,
         )
     except (OperationalError, OSError) as exc:
         raise ApiError(503, f"database unavailable, result not stored: {exc}", error="unavailable") from exc
     log.info(
-        "result callback stored", robot_id=robot_id, command_message_id=result.message_id, error_code=result.error_code
+        "result callback stored",
+        robot_id=robot_id,
+        result_id=row.id,
+        command_message_id=result.message_id,
+        error_code=result.error_code,
     )
     try:
         await match_result(row, now, request.app[OUTCOMES])

@@ -9,24 +9,20 @@ the body's own flags only when a URL carries no kind.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
-from bot.callbacks.storable import storable
+from bot.callbacks.payloads import MalformedBody, decode_body
+from bot.callbacks.storable import UNREADABLE_BODY, storable
+from bot.logging import redact
 
 KINDS: Final[dict[str, bool]] = {"online": True, "offline": False}
 MAX_STORED_CHARS: Final = 64 * 1024  # a status body is a few dozen bytes; more is kept only this far
 EXCERPT_CHARS: Final = 120
-UNREADABLE_BODY: Final = "unreadableBody"  # neither JSON nor a form: the text, under this key
 TRUNCATED_BODY: Final = "truncatedBody"  # longer than MAX_STORED_CHARS: its start, under this key
-_SECRET_VALUE: Final = re.compile(
-    r"""(?i)((?:key|token|secret|password|passwd|sign|signature)["']?\s*[:=]\s*["']?)[^"'&\s,;}]+"""
-)
-_MOBILE: Final = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +36,13 @@ async def read_status_body(request: web.Request) -> StatusBody:
     """Any body as something storable: a JSON object as is, another JSON value under "body", a form's
     fields, anything else as text; an empty body is `{}`. Never refuses (past the server's size limit,
     aiohttp answers 413 itself)."""
-    if request.content_type == "multipart/form-data":
-        form = await request.post()
-        fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
-        raw = urlencode(fields).encode()
+    raw = await request.read()
+    if request.content_type == "multipart/form-data":  # parsed from the bytes read: never read twice
+        try:
+            fields = decode_body(raw, request.content_type, request.headers.get(hdrs.CONTENT_TYPE, ""))
+        except MalformedBody:
+            fields = parse_status_body(raw)
     else:
-        raw = await request.read()
         fields = parse_status_body(raw)
     return StatusBody(storable(fields), len(raw), excerpt(raw))
 
@@ -70,11 +67,9 @@ def parse_status_body(raw: bytes) -> dict[str, Any]:
 
 
 def excerpt(raw: bytes, limit: int = EXCERPT_CHARS) -> str:
-    """The body's start on one line, for a log: values of key/token/secret/sign… fields and mobile numbers
-    masked (a webhook URL's key, a signature), cut at `limit` characters."""
-    text = " ".join(raw[: limit * 4].decode("utf-8", "replace").split())
-    text = _MOBILE.sub(r"\1****\2", _SECRET_VALUE.sub(r"\1***", text))
-    return text if len(text) <= limit and len(raw) <= limit * 4 else text[:limit] + "…"
+    """The body's start on one line, for a log: secrets and phone numbers masked (bot/logging.py `redact`),
+    cut at `limit` characters."""
+    return redact(" ".join(raw[: limit * 4].decode("utf-8", "replace").split()), limit)
 
 
 def online_of_kind(kind: str | None) -> bool | None:

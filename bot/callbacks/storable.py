@@ -1,9 +1,9 @@
-"""Making a received body storable as is, on both databases.
+"""Making a received body storable as is, on both databases, where nothing about it may be refused.
 
-A raw payload is kept for every callback, but PostgreSQL's jsonb refuses a NUL character, a lone surrogate
-and non-finite numbers, and an integer column overflows on WorkTool's occasional oversized numbers. Cleaning
-replaces only what cannot be stored (U+FFFD for characters, a string for numbers), so a fire-once callback
-is never lost to one odd value.
+The result and status callbacks are fired once: their raw body is stored whatever it holds. This reads it
+through the same cleaner as the message callback (bot/callbacks/cleaning.py: NUL and lone surrogates become
+U+FFFD, non-finite numbers and integers beyond 64 bits their text), without its record of changes and
+without a length bound (the server's body limit bounds these bodies).
 """
 
 from __future__ import annotations
@@ -13,29 +13,26 @@ import re
 from typing import Any, Final
 
 from bot import limits
+from bot.callbacks.cleaning import TooDeep, clean_value
 
-INT32_MIN: Final = limits.INT32.min
-INT32_MAX: Final = limits.INT32.max
-REPLACEMENT: Final = "\ufffd"
-_UNSTORABLE_CHARS: Final = re.compile("[\x00\ud800-\udfff]")
+_INT_TEXT: Final = re.compile(r"[+-]?[0-9]{1,12}")
+UNREADABLE_BODY: Final = "unreadableBody"  # a body kept as text, not as what it says
+MAX_KEPT_CHARS: Final = 64 * 1024
 
 
 def clean_text(value: str) -> str:
-    """The text with NUL and lone surrogates replaced (a valid surrogate pair never reaches Python's str)."""
-    return _UNSTORABLE_CHARS.sub(REPLACEMENT, value) if _UNSTORABLE_CHARS.search(value) else value
+    """The text with NUL and lone surrogates replaced."""
+    cleaned: str = clean_value(value, "", None, {})
+    return cleaned
 
 
 def storable(value: Any) -> Any:
-    """A JSON value that both databases store: strings cleaned, non-finite floats and integers beyond
-    64 bits as strings, keys as cleaned strings, depth as received (the body reader bounds it)."""
-    if isinstance(value, dict):
-        return {clean_text(str(k)): storable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [storable(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    fits = value in limits.BIGINT or (isinstance(value, float) and math.isfinite(value))
-    return value if fits else clean_text(str(value))
+    """A JSON value that both databases store (see the module's docstring). A body nested deeper than the
+    cleaner goes is kept as (the start of) its text."""
+    try:
+        return clean_value(value, "", None, {})
+    except TooDeep as exc:
+        return {UNREADABLE_BODY: clean_text(repr(value)[:MAX_KEPT_CHARS]), "error": str(exc)}
 
 
 def int32_or_none(value: Any) -> int | None:
@@ -44,11 +41,11 @@ def int32_or_none(value: Any) -> int | None:
         return None
     if isinstance(value, str):
         text = value.strip()
-        if not re.fullmatch(r"[+-]?[0-9]{1,12}", text):
+        if not _INT_TEXT.fullmatch(text):
             return None
         value = int(text)
     if isinstance(value, float) and value.is_integer() and math.isfinite(value):
         value = int(value)
-    if isinstance(value, int) and INT32_MIN <= value <= INT32_MAX:
+    if isinstance(value, int) and value in limits.INT32:
         return value
     return None

@@ -41,6 +41,13 @@ class Incoming(NamedTuple):
     received_at: datetime
     payload_json: str  # `payload` as stored: the body text itself when it was JSON without image data
     file_base64: str | None
+    file_key: str = ""  # digest of the file fields (image data, file name/path); "" when there are none
+
+    @property
+    def has_content(self) -> bool:
+        """Whether there is anything to recognise the message by besides who sent it and when: an image
+        callback without image data (the phone's image switch is off) carries an empty `spoken` and no file."""
+        return bool(self.raw_text.strip() or self.file_key)
 
 
 def conversation_of(callback: MessageCallback) -> ConversationRef:
@@ -60,12 +67,32 @@ def conversation_of(callback: MessageCallback) -> ConversationRef:
     return ConversationRef(kind, callback.received_name, callback.received_name, room_type)
 
 
-def content_hash(conversation: ConversationRef, sender: str, raw_text: str, text_type: int) -> str:
-    """Fingerprint of (conversation, sender, text): the same message seen by several robots hashes alike.
+FILE_FIELDS: Final = ("fileName", "filePath", "fileUrl", "fileMd5")  # seen or plausible beside fileBase64
+
+
+def file_key(callback: MessageCallback) -> str:
+    """A digest of what a file or image message carries, so three different screenshots sent within a
+    second (empty `spoken`, `messageId` ""): are three messages, and two robots' reports of one image
+    still agree. "" when the callback has no file fields."""
+    extra = callback.__pydantic_extra__ or {}
+    names = [str(extra[name]) for name in FILE_FIELDS if extra.get(name)]
+    if not callback.file_base64 and not names:
+        return ""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update((callback.file_base64 or "").encode())
+    for name in names:
+        digest.update(b"\x1f" + name.encode())
+    return digest.hexdigest()
+
+
+def content_hash(conversation: ConversationRef, sender: str, raw_text: str, text_type: int, files: str = "") -> str:
+    """Fingerprint of (conversation, sender, text, file content): the same message seen by several robots
+    hashes alike.
 
     Uses rawSpoken: `spoken` drops the @ of whichever robot received it, so it differs between robots.
     """
-    material = "\x1f".join((conversation.kind, conversation.key, sender, str(text_type), raw_text))
+    parts = (conversation.kind, conversation.key, sender, str(text_type), raw_text)
+    material = "\x1f".join((*parts, files) if files else parts)
     return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
 
 
@@ -86,6 +113,7 @@ def normalise(
         if changed:
             raw_json = None  # the verbatim text holds what could not be stored
     conversation = conversation_of(callback)
+    files = file_key(callback)
     raw_text = callback.raw_spoken if callback.raw_spoken is not None else callback.spoken
     file_base64 = callback.file_base64 or None
     payload_json = raw_json
@@ -107,10 +135,11 @@ def normalise(
         text_type=callback.text_type,
         at_me=callback.at_me,
         external_id=callback.external_id,
-        content_hash=content_hash(conversation, callback.received_name, raw_text, callback.text_type),
+        content_hash=content_hash(conversation, callback.received_name, raw_text, callback.text_type, files),
         received_at=received_at,
         payload_json=payload_json,
         file_base64=file_base64,
+        file_key=files,
     )
 
 

@@ -62,7 +62,8 @@ async def result(clock: FrozenClock, error_code: int) -> ResultCallback:
 def queued_outcome_jobs(redis_url: str) -> set[str]:
     client = redis_sync.Redis.from_url(redis_url)
     try:
-        return {key.decode().removeprefix("arq:job:") for key in client.keys("arq:job:outcome:*")}
+        keys: list[bytes] = client.keys("arq:job:outcome:*")  # type: ignore[assignment]  # sync client
+        return {key.decode().removeprefix("arq:job:") for key in keys}
     finally:
         client.close()
 

@@ -196,9 +196,8 @@ async def test_an_empty_page_object_is_no_rows(
     cloud: tuple[FakeCloud, TestServer], make_client: Callable[..., WorkToolClient]
 ) -> None:
     fake, server = cloud
-    fake.replies = [
-        (200, {"code": 200, "data": d}) for d in ([], {"list": [], "totalPage": 0}, {"records": None, "total": 0})
-    ]
+    shapes: list[Any] = [[], {"list": [], "totalPage": 0}, {"records": None, "total": 0}]
+    fake.replies = [(200, {"code": 200, "data": d}) for d in shapes]
     client = make_client(str(server.make_url("")))
     assert [await client.raw_messages("r", "7") for _ in range(3)] == [[], [], []]
     assert len(fake.requests) == 3
