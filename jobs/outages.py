@@ -14,25 +14,23 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-import asyncpg  # type: ignore[import-untyped]
 import structlog
 from arq import Retry
 from arq.connections import ArqRedis
 from arq.cron import CronJob
 from arq.worker import Function, Worker
 from redis.exceptions import RedisError
-from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot.clock import Clock
-from bot.db import is_write_contention, open_db
+from bot.db import open_db
 from bot.readiness import beat, forget, worker_id
+from bot.unavailable import unavailability
 
 log = structlog.get_logger(__name__)
 
@@ -41,48 +39,16 @@ STABLE_AFTER_S: Final = 30.0  # a main loop that ran this long starts the next b
 JOB_RETRY_MAX_S: Final = 30.0
 Sleep = Callable[[float], Awaitable[None]]
 
-_PG_DOWN: Final = (
-    DBConnectionError,
-    asyncpg.exceptions.PostgresConnectionError,  # the connection went away
-    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
-    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
-    ConnectionError,  # refused, reset
-    TimeoutError,
-)
-_DOWN_TEXTS: Final = (
-    "not currently accepting connections",  # ALTER DATABASE … ALLOW_CONNECTIONS false
-    "unable to open database file",
-    "disk i/o error",
-)
-
 
 def database_unreachable(exc: BaseException) -> bool:
-    """The database is down or refuses connections, as opposed to a fault of the job or its data.
-    Looks down the cause chain: tortoise wraps the driver's error."""
-    return _in_chain(exc, lambda seen: isinstance(seen, _PG_DOWN) or _says(seen, _DOWN_TEXTS))
+    """The database is down or refuses connections, as opposed to a fault of the job or its data
+    (bot/unavailable.py, the classification the API uses too)."""
+    return unavailability(exc) == "down"
 
 
 def database_down(exc: BaseException) -> bool:
-    """Unreachable, or (SQLite) its write lock held elsewhere: either way the job can only wait."""
-    return database_unreachable(exc) or _in_chain(exc, is_write_contention)
-
-
-def _says(exc: BaseException, texts: tuple[str, ...]) -> bool:
-    if not isinstance(exc, (OperationalError, sqlite3.OperationalError, asyncpg.PostgresError)):
-        return False
-    text = str(exc).lower()
-    return any(problem in text for problem in texts)
-
-
-def _in_chain(exc: BaseException, test: Callable[[BaseException], bool]) -> bool:
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            return False
-        if test(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    """Unreachable, or its write lock held elsewhere: either way the job can only wait."""
+    return unavailability(exc) is not None
 
 
 class Backoff:

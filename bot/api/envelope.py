@@ -14,8 +14,8 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot import limits
-from bot.api.unavailable import unavailability
 from bot.callbacks.payloads import describe_validation_error
+from bot.unavailable import unavailability
 
 log = structlog.get_logger(__name__)
 

@@ -1,7 +1,9 @@
-"""Which failures mean "a backing service cannot take this request now" rather than "the server is broken".
+"""Which failures mean "a backing service cannot take this work now" rather than "the server is broken".
 
-Those become 503 with Retry-After (never 500); write contention is first retried inside the request. The
-rest (a bug, a constraint the input should have been checked against) stay a logged 500.
+One classification for the API and the worker: an API request answers 503 with Retry-After (never 500),
+write contention first retried inside the request; a worker job is retried later by arq and a sweeper
+waits for its next run. The rest (a bug, a constraint the input should have been checked against) stay a
+logged 500 or a failed job.
 """
 
 from __future__ import annotations
@@ -33,9 +35,14 @@ _DOWN: Final = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )
-# SQLite reports these as OperationalError with only a message to tell them apart.
-_SQLITE_ERRORS: Final = (OperationalError, sqlite3.OperationalError)
-_SQLITE_DOWN: Final = ("unable to open database file", "disk i/o error", "database or disk is full")
+# SQLite (and some PostgreSQL states) report these with only a message to tell them apart.
+_BY_MESSAGE: Final = (OperationalError, sqlite3.OperationalError, asyncpg.PostgresError)
+_DOWN_TEXTS: Final = (
+    "unable to open database file",
+    "disk i/o error",
+    "database or disk is full",
+    "not currently accepting connections",  # PostgreSQL: ALTER DATABASE … ALLOW_CONNECTIONS false
+)
 
 
 def unavailability(exc: BaseException) -> Unavailability | None:
@@ -47,11 +54,11 @@ def unavailability(exc: BaseException) -> Unavailability | None:
             return None
         if isinstance(seen, _PG_CONTENTION):
             return "contention"
-        if isinstance(seen, _SQLITE_ERRORS):
+        if isinstance(seen, _BY_MESSAGE):
             text = str(seen).lower()
             if is_write_contention(seen) or "database table is locked" in text:
                 return "contention"
-            if any(problem in text for problem in _SQLITE_DOWN):
+            if any(problem in text for problem in _DOWN_TEXTS):
                 return "down"
         if isinstance(seen, _DOWN):
             return "down"
