@@ -18,7 +18,6 @@ from typing import Final
 
 import structlog
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from bot import limits
 from bot.alerts.channels.base import AlertDigest, Channel, ChannelError, NotConfigured, Recipient, Sent
@@ -31,6 +30,7 @@ from bot.commands.selection import NoRobotAvailable
 from bot.commands.service import Commands, ConversationNotFound, OutgoingText
 from bot.db import is_write_contention
 from bot.settings import AlertSettings
+from bot.write_lock import write_transaction
 from models.alerts import Alert, AlertStatus, CancelReason, Notification, NotificationStatus
 from models.commands import Command, CommandStatus
 from models.conversations import Conversation
@@ -206,7 +206,8 @@ class Deliverer:
             at_list=names,
         )
         try:
-            async with in_transaction() as conn:
+            async with write_transaction("alert via robot") as write:
+                conn = write.conn
                 queued = await self.commands.send_text(out, conn)
                 first = queued.command_ids[0] if queued.command_ids else None
                 await (
@@ -283,7 +284,8 @@ class Deliverer:
             await Notification.filter(command_id=command.id).update(
                 status=NotificationStatus.DELIVERED, finished_at=now
             )
-            async with in_transaction() as conn:
+            async with write_transaction("alert delivered by robot") as write:
+                conn = write.conn
                 await self.service.cancel_matching(
                     CancelReason.RESOLVED,
                     actor="system",
@@ -302,7 +304,8 @@ class Deliverer:
                 if changed:
                     await self._fall_back(row, alerts.get(row.alert_id), now, wake)
             robot = await Robot.get_or_none(id=command.robot_id)
-            async with in_transaction() as conn:
+            async with write_transaction("alert robot failure") as write:
+                conn = write.conn
                 spec = AlertSpec(
                     kind="command_failed",
                     subject=command.robot_id,

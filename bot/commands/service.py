@@ -18,7 +18,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
 from bot.commands.pacing import MINUTE, OutgoingRefused, check_text, group_cap_wait, split_text
@@ -26,6 +25,7 @@ from bot.commands.selection import RobotCandidate, select_robot
 from bot.queue import enqueue_dispatch
 from bot.settings import RobotRole, Settings
 from bot.worktool.protocol import FILE, TEXT
+from bot.write_lock import write_transaction
 from models.commands import Command, CommandStatus
 from models.conversations import Conversation, ConversationRobot
 from models.robots import Robot
@@ -132,7 +132,8 @@ class Commands:
         if conn is not None:
             return await self._queue(out, conn)
         try:
-            async with in_transaction() as tx:
+            async with write_transaction("commands queue") as write:
+                tx = write.conn
                 queued = await self._queue(out, tx)
         except IntegrityError:  # the same reply_key queued concurrently: that one stands
             existing = await Command.filter(reply_key=out.reply_key).order_by("part")

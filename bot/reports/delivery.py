@@ -28,7 +28,6 @@ from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
 import structlog
-from tortoise.transactions import in_transaction
 
 from bot.alerts.channels.base import AlertDigest, Channel, ChannelError, Recipient
 from bot.alerts.service import AlertService, AlertSpec, Wakeups
@@ -39,6 +38,7 @@ from bot.commands.service import Commands, ConversationNotFound, OutgoingText
 from bot.reports.daily import DEFAULT_OVERDUE_HOURS, DailyFigures, compute_daily
 from bot.reports.render import render_html, render_markdown, render_text
 from bot.settings import Settings
+from bot.write_lock import write_transaction
 from models.commands import Command, CommandStatus
 from models.conversations import Conversation
 from models.tasks import DailyReport
@@ -113,7 +113,8 @@ class Reporter:
         figures = await compute_daily(day, self.tz, overdue_hours=self.overdue_hours)
         markdown, html = render_markdown(figures), render_html(figures)
         now = self.clock.now()
-        async with in_transaction() as conn:
+        async with write_transaction("daily report") as write:
+            conn = write.conn
             row = await DailyReport.filter(day=day).using_db(conn).select_for_update().first()
             if row is None:
                 fresh = DailyReport(
@@ -255,7 +256,8 @@ class Reporter:
 
     async def _record(self, report_id: int, channel: str, sent: dict[str, Any]) -> None:
         """Note at once that `channel` took the report (a crash before the end must not resend it)."""
-        async with in_transaction() as conn:
+        async with write_transaction("report delivery") as write:
+            conn = write.conn
             row = await DailyReport.filter(id=report_id).using_db(conn).select_for_update().first()
             if row is None:
                 return
@@ -269,7 +271,8 @@ class Reporter:
             return
         wake = Wakeups()
         spec = AlertSpec(kind=ALERT_KIND, subject=day.isoformat(), where=day.isoformat(), detail=detail, recur=False)
-        async with in_transaction() as conn:
+        async with write_transaction("report delivery outcome") as write:
+            conn = write.conn
             await self.alerts.open(spec, now, conn, wake)
         await self.alerts.schedule(wake)
 

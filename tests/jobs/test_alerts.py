@@ -38,7 +38,17 @@ from models.alerts import Alert, AlertStatus, Notification, NotificationStatus
 from models.commands import Command, CommandStatus
 from models.messages import InboundMessage
 from models.robots import Robot
-from tests.bot.wecom.test_callback import AES_KEY, CORP_ID, TOKEN, encrypt, query, reply_text, text_xml
+from tests.bot.wecom.test_callback import (
+    AES_KEY,
+    CORP_ID,
+    NONCE,
+    TOKEN,
+    encrypt,
+    query,
+    reply_text,
+    signature,
+    text_xml,
+)
 from tests.bot.wecom.test_callback import body as wecom_body
 from tests.conftest import build_settings
 from tests.fakes.providers import FakeProviders, run_fake_providers
@@ -343,7 +353,9 @@ async def test_members_close_and_claim_alerts_from_the_wecom_app(env: Env, aioht
 
     async def reply(text: str, msg_id: int) -> str:
         encrypted = encrypt(text_xml(text, userid="zhangjl", msg_id=msg_id))
-        resp = await client.post("/wecom/callback", params=query(encrypted), data=wecom_body(encrypted))
+        now = str(int(env.clock.now().timestamp()))  # signed now: a stale timestamp is refused
+        signed = query(encrypted, timestamp=now, msg_signature=signature(TOKEN, now, NONCE, encrypted))
+        resp = await client.post("/wecom/callback", params=signed, data=wecom_body(encrypted))
         assert resp.status == 200
         return reply_text(await resp.text())
 
