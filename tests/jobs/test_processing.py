@@ -13,29 +13,21 @@ import pytest
 
 from bot.callbacks.payloads import MessageCallback
 from bot.clock import FrozenClock
-from bot.db import open_db
 from bot.ingest.incoming import normalise
 from bot.ingest.writer import IngestWriter, backend_for
-from bot.queue import arq_redis, pending_work
-from bot.reference import load_directory, sync_reference_data
-from bot.settings import Settings
+from bot.queue import pending_work
 from handlers import pipeline
 from jobs.processing import MAX_ATTEMPTS, WorkerDeps, drain_conversation, process_conversations
 from models.conversations import Conversation
 from models.messages import InboundMessage, ProcessingState
 from models.robots import Robot, note_callback
-from tests.conftest import build_settings
+from tests.jobs.deps import worker_deps
 
 
 @pytest.fixture
 async def deps(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[WorkerDeps]:
-    settings: Settings = build_settings(db_url, redis_url, tmp_path)
-    async with open_db(db_url):
-        directory, people = load_directory(settings)
-        await sync_reference_data(settings, people)
-        redis = arq_redis(redis_url)
-        yield WorkerDeps(settings, directory, redis, clock)
-        await redis.aclose()
+    async with worker_deps(db_url, redis_url, tmp_path, clock) as deps:
+        yield deps
 
 
 async def ingest(deps: WorkerDeps, bodies: list[dict[str, Any]]) -> list[int]:

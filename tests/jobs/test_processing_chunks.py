@@ -13,15 +13,12 @@ import pytest
 
 from bot import write_lock
 from bot.clock import FrozenClock
-from bot.db import connection, dialect_of, open_db
-from bot.queue import arq_redis
-from bot.reference import load_directory, sync_reference_data
-from bot.settings import Settings
+from bot.db import connection, dialect_of
 from handlers import pipeline
 from jobs.processing import WorkerDeps, drain_conversation
 from models.conversations import Conversation
 from models.messages import InboundMessage, ProcessingState
-from tests.conftest import build_settings
+from tests.jobs.deps import worker_deps
 from tests.jobs.test_processing import body, ingest
 
 
@@ -31,13 +28,8 @@ class Crash(BaseException):
 
 @pytest.fixture
 async def deps(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[WorkerDeps]:
-    settings: Settings = build_settings(db_url, redis_url, tmp_path)
-    async with open_db(db_url):
-        directory, people = load_directory(settings)
-        await sync_reference_data(settings, people)
-        redis = arq_redis(redis_url)
-        yield WorkerDeps(settings, directory, redis, clock)
-        await redis.aclose()
+    async with worker_deps(db_url, redis_url, tmp_path, clock) as deps:
+        yield deps
 
 
 def crashing_at(text: str, seen: list[str]) -> pipeline.Step:

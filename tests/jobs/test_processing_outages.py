@@ -14,26 +14,18 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from bot.clock import FrozenClock
-from bot.db import open_db
-from bot.queue import arq_redis
-from bot.reference import load_directory, sync_reference_data
 from handlers import pipeline
 from jobs.outages import database_unreachable
 from jobs.processing import MAX_ATTEMPTS, WorkerDeps, drain_conversation
 from models.messages import InboundMessage, ProcessingState
-from tests.conftest import build_settings
+from tests.jobs.deps import worker_deps
 from tests.jobs.test_processing import body, ingest
 
 
 @pytest.fixture
 async def deps(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[WorkerDeps]:
-    settings = build_settings(db_url, redis_url, tmp_path)
-    async with open_db(db_url):
-        directory, people = load_directory(settings)
-        await sync_reference_data(settings, people)
-        redis = arq_redis(redis_url)
-        yield WorkerDeps(settings, directory, redis, clock)
-        await redis.aclose()
+    async with worker_deps(db_url, redis_url, tmp_path, clock) as deps:
+        yield deps
 
 
 async def test_a_connection_lost_mid_processing_costs_no_attempt(deps: WorkerDeps) -> None:

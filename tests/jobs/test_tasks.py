@@ -11,43 +11,23 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
-from bot.alerts.service import AlertService
 from bot.clock import FrozenClock
-from bot.commands.service import Commands
-from bot.db import open_db
-from bot.queue import arq_redis
-from bot.reference import load_directory, sync_reference_data
 from bot.tasks.service import TaskError, TaskService
-from bot.understanding.store import RuleStore
-from handlers.pipeline import Services
-from handlers.steps import FULL_STEPS
 from jobs.processing import WorkerDeps
 from jobs.tasks import sweep_tasks
 from models.alerts import Alert, AlertStatus
 from models.commands import Command
 from models.tasks import AfterSalesTask, Cooperation, TaskEvent, TaskStatus, UserResponse
-from tests.conftest import build_settings
 from tests.jobs.chat import say
+from tests.jobs.deps import worker_deps
 
 UTC_10 = 2  # 10:00 in Shanghai is 02:00 UTC: 售后小王 (09-21) is on shift, 售后小李 (13-23) is not
 
 
 @pytest.fixture
 async def deps(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[WorkerDeps]:
-    settings = build_settings(db_url, redis_url, tmp_path)
-    async with open_db(db_url):
-        directory, people = load_directory(settings)
-        await sync_reference_data(settings, people)
-        redis = arq_redis(redis_url)
-        rules = RuleStore(Path(settings.rules_dir))
-        commands = Commands(settings, redis, clock)
-        alerts = AlertService(settings, directory, lambda: rules.current.alerts, redis, clock)
-        tasks = TaskService(
-            settings, directory, lambda: rules.current.assignment, redis, clock, commands=commands, alerts=alerts
-        )
-        services = Services(settings, rules, commands, None, alerts, tasks)
-        yield WorkerDeps(settings, directory, redis, clock, FULL_STEPS, services=services)
-        await redis.aclose()
+    async with worker_deps(db_url, redis_url, tmp_path, clock, services=True) as deps:
+        yield deps
 
 
 def tasks_of(deps: WorkerDeps) -> TaskService:

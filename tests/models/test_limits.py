@@ -18,32 +18,26 @@ from tortoise.models import Model
 
 from bot import limits
 from bot.alerts.policy import target_of
-from bot.alerts.service import AlertService, AlertSpec
+from bot.alerts.service import AlertSpec
 from bot.api.alerts import CancelRequest, EscalateRequest
 from bot.api.commands import SendRequest
 from bot.api.tasks import AssignRequest
 from bot.callbacks.payloads import MessageCallback
 from bot.clock import FrozenClock
-from bot.commands.service import Commands
-from bot.db import open_db
-from bot.queue import arq_redis
-from bot.reference import load_directory, sync_reference_data
 from bot.rules.alerts import AlertsFile, KindPolicy, Level
 from bot.rules.assignment import TaskType
 from bot.rules.message_types import MessageTypeRule
 from bot.rules.people import PersonRule
 from bot.settings import AlertSettings, ApiToken, LlmSettings, RobotSettings
-from bot.tasks.service import TaskService, open_key
-from bot.understanding.store import RuleStore
-from handlers.pipeline import Services
-from handlers.steps import FULL_STEPS
+from bot.tasks.service import open_key
 from jobs.processing import WorkerDeps
 from models import MODEL_MODULES
 from models.alerts import Alert, AlertStatus, CancelReason
 from models.messages import InboundMessage, ProcessingState
 from models.tasks import AfterSalesTask
-from tests.conftest import CALLBACK_TOKEN, build_settings
+from tests.conftest import CALLBACK_TOKEN
 from tests.jobs.chat import say
+from tests.jobs.deps import worker_deps
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS: dict[str, type[BaseModel]] = {
@@ -187,20 +181,8 @@ LONGEST_NAME = ("号主" * limits.NAME_CHARS)[: limits.NAME_CHARS - 1] + "A"  # 
 
 @pytest.fixture
 async def deps(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[WorkerDeps]:
-    settings = build_settings(db_url, redis_url, tmp_path)
-    async with open_db(db_url):
-        directory, people = load_directory(settings)
-        await sync_reference_data(settings, people)
-        redis = arq_redis(redis_url)
-        rules = RuleStore(Path(settings.rules_dir))
-        commands = Commands(settings, redis, clock)
-        alerts = AlertService(settings, directory, lambda: rules.current.alerts, redis, clock)
-        tasks = TaskService(
-            settings, directory, lambda: rules.current.assignment, redis, clock, commands=commands, alerts=alerts
-        )
-        services = Services(settings, rules, commands, None, alerts, tasks)
-        yield WorkerDeps(settings, directory, redis, clock, FULL_STEPS, services=services)
-        await redis.aclose()
+    async with worker_deps(db_url, redis_url, tmp_path, clock, services=True) as deps:
+        yield deps
 
 
 def assert_processed(message: InboundMessage) -> None:
