@@ -4,6 +4,11 @@ One writer task per process drains a queue: everything that arrived while the pr
 written goes into the next transaction. A callback is answered only after its batch is committed, so an
 acknowledged message is durable; the dedup decision for a batch is taken inside the transaction that
 stores it (on PostgreSQL under an advisory lock, so several ingest processes stay exact).
+
+Callbacks share transactions, so one value the database refuses would fail its innocent neighbours,
+which WorkTool never re-sends. Values are made storable before they get here (bot/callbacks/cleaning.py);
+should one still be refused, the batch is split until the culprit stands alone (IngestRefused, a 400)
+and everything else in it is stored. A failure of the database itself is retried whole, then 503.
 """
 
 from __future__ import annotations
