@@ -418,9 +418,32 @@ def format_validation_error(exc: ValidationError, sources: Mapping[tuple[str, ..
     return "; ".join(lines)
 
 
+FILE_SUFFIX: Final = "__FILE"
+
+
+def _env_with_files(environ: Mapping[str, str]) -> Mapping[str, str]:
+    """`HUB__X__FILE=/path` stands for `HUB__X=<the file's content, stripped>` (Docker secrets, systemd
+    credentials). Setting both is refused; an unreadable file is a ConfigError naming the variable."""
+    files = {name: raw for name, raw in environ.items() if name.startswith(ENV_PREFIX) and name.endswith(FILE_SUFFIX)}
+    if not files:
+        return environ
+    env = {name: raw for name, raw in environ.items() if name not in files}
+    for name, file_path in sorted(files.items()):
+        target = name[: -len(FILE_SUFFIX)]
+        if target in environ:
+            raise ConfigError(f"env {name} and env {target} are both set; set one of them")
+        try:
+            env[target] = Path(file_path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(f"env {name}: cannot read {file_path!r}: {reason}") from exc
+    return env
+
+
 def load_settings(path: Path | None = DEFAULT_CONFIG_PATH, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read `path` (may be missing: defaults), apply env overrides, validate. Raises ConfigError."""
-    env = os.environ if environ is None else environ
+    """Read `path` (may be missing: defaults), apply env overrides (`HUB__X__FILE` read as `HUB__X`), validate.
+    Raises ConfigError."""
+    env = _env_with_files(os.environ if environ is None else environ)
     data: dict[str, Any] = {}
     if path is not None and path.exists():
         try:
