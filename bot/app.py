@@ -10,6 +10,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from bot.access_log import access_log_middleware
 from bot.alerts.service import AlertService
 from bot.api.alerts import ALERTS
 from bot.api.alerts import routes as alert_routes
@@ -126,7 +127,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         raise ConfigError("worktool.callback_token is not set: export HUB__WORKTOOL__CALLBACK_TOKEN")
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[error_middleware],
+        middlewares=[access_log_middleware, error_middleware],
     )
     app[SETTINGS] = settings
     app[API_TOKENS] = settings.api.tokens

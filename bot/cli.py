@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("hub")
 RESTART_BACKOFF_S: Final = (1, 2, 5, 10, 30)
+SUPERVISED_ENV: Final = "HUB_SUPERVISED"  # set by `hub run` in its children's environment
+EXIT_CONFIG: Final = 2  # invalid configuration or rule files
+EXIT_PORT: Final = 3  # the port to serve on is taken
+DO_NOT_RESTART: Final = frozenset({EXIT_CONFIG, EXIT_PORT})  # `hub run` gives up on a child exiting so
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -31,8 +37,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     from bot.logging import configure_logging
 
     settings = load_settings(Path(args.config))
-    configure_logging(settings.logging)
-    return with_dev_secrets(settings)
+    configure_logging(settings.logging, default_timezone=settings.timezone)
+    # Under `hub run` the supervisor has said it once already; its children keep quiet about it.
+    return with_dev_secrets(settings, announce=os.environ.get(SUPERVISED_ENV) != "1")
 
 
 def _use_uvloop() -> None:
@@ -78,13 +85,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for robot in settings.worktool.robots:
         base = settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
         log.info("callback URL", robot_id=robot.id, url=f"{base}/worktool/{robot.id}/message?token=<callback token>")
-    log.info("serving", host=settings.server.host, port=settings.server.port)
+    # Bound before anything starts: a port in use is one clear line and exit code 3, not a traceback.
+    sock = bind_port(settings.server.host, settings.server.port, "server.port", "HUB__SERVER__PORT")
     web.run_app(
         app,
-        host=settings.server.host,
-        port=settings.server.port,
+        sock=sock,
         access_log=None,
-        print=None,
+        print=lambda _banner: log.info("serving", host=settings.server.host, port=settings.server.port),
         handler_cancellation=True,
         shutdown_timeout=5,
     )
@@ -141,10 +148,10 @@ def cmd_sim(args: argparse.Namespace) -> int:
         play=args.play,
         rate_limit=f"{args.rate_limit}/{args.rate_window:g}s",
     )
+    sock = bind_port(args.host, args.port, "worktool.simulator.port (or --port)", "HUB__WORKTOOL__SIMULATOR__PORT")
     web.run_app(
         create_sim_app(state, play_on_start=args.play),
-        host=args.host,
-        port=args.port,
+        sock=sock,
         access_log=None,
         print=None,
         handler_cancellation=True,
@@ -172,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     redis = ensure_redis(settings.redis.url, Path(settings.redis.data_dir)) if settings.redis.embedded else None
     base = [sys.executable, "-m", "bot.cli", "--config", args.config]
     commands = {name: [*base, name] for name in ("serve", "worker")}
-    env = dict(os.environ)
+    env = {**os.environ, SUPERVISED_ENV: "1"}
     if not settings.worktool.api_base:
         sim = settings.worktool.simulator
         commands["sim"] = [*base, "sim", *(["--play"] if sim.play else [])]
@@ -212,17 +219,56 @@ def _supervise(commands: dict[str, list[str]], env: dict[str, str]) -> int:
             code = child.poll()
             if code is None or stopping:
                 continue
+            if code in DO_NOT_RESTART:
+                log.error(
+                    "process cannot start and a restart would not help (see its line above); stopping the hub",
+                    process=name,
+                    exit_code=code,
+                )
+                stop(signal.SIGTERM, None)
+                _wait_all(children)
+                return code
             delay = RESTART_BACKOFF_S[min(restarts[name], len(RESTART_BACKOFF_S) - 1)]
             log.error("process exited; restarting", process=name, exit_code=code, in_s=delay)
             time.sleep(delay)
             restarts[name] += 1
             children[name] = subprocess.Popen(commands[name], env=env)
+    _wait_all(children)
+    return 0
+
+
+def _wait_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
     for child in children.values():
         try:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
-    return 0
+
+
+class PortUnavailable(Exception):
+    """The port to serve on is taken (or not ours to bind); the message names the setting to change."""
+
+
+def bind_port(host: str, port: int, setting: str, env_name: str) -> socket.socket:
+    """A listening socket on host:port, or PortUnavailable saying which setting to change."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise PortUnavailable(f"cannot listen on {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        why = {errno.EADDRINUSE: "is in use", errno.EACCES: "is not ours to bind"}.get(exc.errno or 0, str(exc))
+        raise PortUnavailable(
+            f"port {port} on {host} {why}: set {setting} (env {env_name}) to a free port, or stop what holds it"
+        ) from None
+    return sock
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -424,7 +470,10 @@ def main(argv: list[str] | None = None) -> int:
         code = int(args.func(args))
     except (ConfigError, RuleFileError, EmbeddedRedisError) as exc:
         print(f"hub: cannot start: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
-        return 2
+        return EXIT_CONFIG
+    except PortUnavailable as exc:
+        print(f"hub: cannot start: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
+        return EXIT_PORT
     except KeyboardInterrupt:
         return 130
     if args.command in ("serve", "worker") and argv is None:

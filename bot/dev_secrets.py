@@ -29,16 +29,19 @@ def _read_or_create(path: Path) -> str:
     return value
 
 
-def with_dev_secrets(settings: Settings) -> Settings:
+def with_dev_secrets(settings: Settings, *, announce: bool = True) -> Settings:
+    """`settings` with generated local secrets where env set none; `announce` says so at WARNING (else
+    DEBUG: a supervised child whose supervisor said it already)."""
+    say = log.warning if announce else log.debug
     secrets_dir = Path(settings.data_dir) / "secrets"
     worktool, api = settings.worktool, settings.api
     if worktool.callback_token is None:
         path = secrets_dir / "callback_token"
         worktool = worktool.model_copy(update={"callback_token": SecretStr(_read_or_create(path))})
-        log.warning("HUB__WORKTOOL__CALLBACK_TOKEN not set; using a generated local token", file=str(path))
+        say("HUB__WORKTOOL__CALLBACK_TOKEN not set; using a generated local token", file=str(path))
     if not api.tokens:
         path = secrets_dir / "admin_api_token"
         token = ApiToken(token=SecretStr(_read_or_create(path)), role="admin", name="local-admin")
         api = api.model_copy(update={"tokens": (token,)})
-        log.warning("HUB__API__TOKENS not set; using a generated local admin token", file=str(path))
+        say("HUB__API__TOKENS not set; using a generated local admin token", file=str(path))
     return settings.model_copy(update={"worktool": worktool, "api": api})
