@@ -75,6 +75,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.shutdown import arm_exit_watchdog
 
     settings = _settings(args)
+    # Bound before anything starts: a port in use is one clear line and exit code 3, not a traceback.
+    sock = bind_port(settings.server.host, settings.server.port, "server.port", "HUB__SERVER__PORT")
     _use_uvloop()
     app = create_app(settings)
 
@@ -85,8 +87,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for robot in settings.worktool.robots:
         base = settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
         log.info("callback URL", robot_id=robot.id, url=f"{base}/worktool/{robot.id}/message?token=<callback token>")
-    # Bound before anything starts: a port in use is one clear line and exit code 3, not a traceback.
-    sock = bind_port(settings.server.host, settings.server.port, "server.port", "HUB__SERVER__PORT")
     web.run_app(
         app,
         sock=sock,
@@ -174,12 +174,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     WorkTool simulator as the cloud when no real WorkTool API is configured."""
     from bot.db import migrate
     from bot.embedded_redis import ensure_redis
+    from bot.metrics import MULTIPROC_ENV, reset_multiproc_dir
 
     settings = _settings(args)
     redis = ensure_redis(settings.redis.url, Path(settings.redis.data_dir)) if settings.redis.embedded else None
     base = [sys.executable, "-m", "bot.cli", "--config", args.config]
     commands = {name: [*base, name] for name in ("serve", "worker")}
     env = {**os.environ, SUPERVISED_ENV: "1"}
+    # Server and worker count into one directory of metric files, summed by /metrics (bot/metrics.py).
+    metrics_dir = Path(
+        os.environ.get(MULTIPROC_ENV) or settings.metrics.multiproc_dir or Path(settings.data_dir) / "metrics"
+    )
+    env[MULTIPROC_ENV] = str(reset_multiproc_dir(metrics_dir))
+    local = f"http://{settings.server.host}:{settings.server.port}"
+    log.info(
+        "probes: /healthz for liveness (restart the server when it fails), /readyz for readiness (alert or stop "
+        "routing when it fails: database, Redis, a worker heartbeat, backlog age), /metrics for Prometheus",
+        liveness=f"{local}/healthz",
+        readiness=f"{local}/readyz",
+        metrics=f"{local}/metrics" if settings.metrics.enabled else None,
+        metrics_dir=env[MULTIPROC_ENV],
+    )
     if not settings.worktool.api_base:
         sim = settings.worktool.simulator
         commands["sim"] = [*base, "sim", *(["--play"] if sim.play else [])]
