@@ -222,6 +222,16 @@ class ReadinessSettings(_Section):
         return value
 
 
+class MetricsSettings(_Section):
+    """`GET /metrics` for Prometheus (bot/api/metrics.py)."""
+
+    enabled: bool = True
+    protected: bool = True  # a bearer token of any API role (api.tokens); false: open to whoever reaches the port
+    # hub run: where its processes write their metric files (wiped at start; PROMETHEUS_MULTIPROC_DIR wins);
+    # None: <data_dir>/metrics
+    multiproc_dir: str | None = None
+
+
 class ApiToken(_Section):
     token: SecretStr = Field(min_length=16)
     role: ApiRole
@@ -341,6 +351,14 @@ class ReportSettings(_Section):
     max_attempts: int = Field(default=3, ge=1)  # ... this often, then managers get an alert
 
 
+class HealthSettings(_Section):
+    """Robot health checks (the scoring itself is rules/health.yaml)."""
+
+    every_s: int = Field(default=300, ge=10, le=3600)  # the worker scores every robot this often
+    retention_days: float = Field(default=30, gt=0)  # older snapshots are deleted
+    history: int = Field(default=48, ge=1, le=1000)  # snapshots GET /api/robots/{id}/health returns
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["console", "json"] = "console"
@@ -368,10 +386,12 @@ class Settings(_Section):
     ingest: IngestSettings = IngestSettings()
     processing: ProcessingSettings = ProcessingSettings()
     readiness: ReadinessSettings = ReadinessSettings()
+    metrics: MetricsSettings = MetricsSettings()
     api: ApiSettings = ApiSettings()
     llm: LlmSettings = LlmSettings()
     alerts: AlertSettings = AlertSettings()
     reports: ReportSettings = ReportSettings()
+    health: HealthSettings = HealthSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def robot(self, robot_id: str) -> RobotSettings | None:

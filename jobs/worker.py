@@ -42,6 +42,7 @@ from jobs.commands import (
     poll_robots_online,
     sweep_commands,
 )
+from jobs.health import check_robot_health
 from jobs.outages import (
     HubWorker,
     database_when_up,
@@ -80,6 +81,7 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker:
         cron(sweep_commands, second=every_10_s, run_at_startup=True, keep_result=0),
         cron(poll_robots_online, second=every_10_s, run_at_startup=True, keep_result=0, timeout=60),
         cron(daily_report_job, second=0, run_at_startup=True, keep_result=0, timeout=50),
+        cron(check_robot_health, second=20, run_at_startup=True, keep_result=0, timeout=50),
     ]
     if deps.deliverer is not None:
         functions += [

@@ -62,6 +62,7 @@ class Command(Model):
     # Set with the status change for purposes that have outcome listeners; cleared by the worker's outcome
     # job once the listeners ran for that status (any process may record a result: the worker reacts).
     outcome_due = fields.BooleanField(default=False, db_default=False)
+    robot_reason = fields.TextField(null=True)  # why selection chose this robot (bot/commands/selection.py)
 
     class Meta:
         table = "commands"

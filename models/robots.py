@@ -27,11 +27,33 @@ class Robot(Model):
     # Commands whose result never came (penalises the robot in selection; health scoring builds on it).
     unknown_results = fields.IntField(default=0)
     last_unknown_at = fields.DatetimeField(null=True)
+    # The latest health check (bot/robots/monitor.py; its history is RobotHealth).
+    health_score = fields.SmallIntField(null=True)
+    health_status = fields.CharField(max_length=limits.STATE_CHARS, null=True)  # excellent|good|warning|critical
+    health_checked_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "robots"
+
+
+class RobotHealth(Model):
+    """A snapshot of a robot's health (rules/health.yaml), taken every few minutes by the worker."""
+
+    id = fields.BigIntField(primary_key=True)
+    robot_id = fields.CharField(max_length=limits.ROBOT_ID_CHARS)
+    checked_at = fields.DatetimeField()
+    score = fields.SmallIntField()
+    status = fields.CharField(max_length=limits.STATE_CHARS)
+    components: fields.Field[list[dict[str, object]]] = fields.JSONField()
+    recommendations: fields.Field[list[str]] = fields.JSONField()
+    critical_since = fields.DatetimeField(null=True)  # start of the run of critical snapshots this one is in
+    rules_version = fields.CharField(max_length=limits.VERSION_CHARS, null=True)
+
+    class Meta:
+        table = "robot_health"
+        indexes = (("robot_id", "checked_at"), ("checked_at",))
 
 
 class RobotStatusEvent(Model):

@@ -1,8 +1,9 @@
 """Choosing the robot that sends into a conversation. Pure.
 
 Only robots that have seen the conversation can reach it (WorkTool addresses groups by name, as the
-robot sees them). Among those: the needed role, enabled, on shift, not offline; then the healthiest,
-then the least queued.
+robot sees them). Among those: the needed role, enabled, on shift, not offline; then a robot whose last
+health check (bot/robots/monitor.py) is not `critical` — a critical one only when no other qualifies —
+then the healthiest, then the least queued. `choose_robot` also says why, for the command row.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ class RobotCandidate:
     seen_conversation: bool
     recent_unknown: int  # commands without a result lately
     queued: int
+    health_score: int | None = None  # the last health check (rules/health.yaml); None: never checked
+    health_status: str | None = None  # excellent | good | warning | critical
+
+
+@dataclass(frozen=True)
+class Choice:
+    robot: RobotCandidate
+    reason: str  # why this robot, e.g. "health 95 (excellent), 0 queued; over wt-b: critical (15)"
 
 
 class NoRobotAvailable(Exception):
@@ -38,9 +47,20 @@ class NoRobotAvailable(Exception):
 
 
 def health(candidate: RobotCandidate) -> int:
-    """0-100 for ranking: results that never came cost the most; an unknown online state costs a little."""
+    """0-100 for ranking: the last health check, lowered at once by results that never came since (the
+    check runs every few minutes); an unknown online state costs a little."""
     score = 100 - min(60, 15 * candidate.recent_unknown)
-    return score - (10 if candidate.online is None else 0)
+    score -= 10 if candidate.online is None else 0
+    return min(score, candidate.health_score) if candidate.health_score is not None else score
+
+
+def critical(candidate: RobotCandidate) -> bool:
+    return candidate.health_status == "critical"
+
+
+def _describe(candidate: RobotCandidate) -> str:
+    status = f" ({candidate.health_status})" if candidate.health_status else ""
+    return f"health {health(candidate)}{status}, {candidate.queued} queued"
 
 
 def rejection(candidate: RobotCandidate, role: RobotRole, local_now: datetime) -> str | None:
@@ -59,6 +79,11 @@ def rejection(candidate: RobotCandidate, role: RobotRole, local_now: datetime) -
 
 def select_robot(candidates: Sequence[RobotCandidate], role: RobotRole, local_now: datetime) -> RobotCandidate:
     """The best qualifying robot, or NoRobotAvailable saying why each robot was passed over."""
+    return choose_robot(candidates, role, local_now).robot
+
+
+def choose_robot(candidates: Sequence[RobotCandidate], role: RobotRole, local_now: datetime) -> Choice:
+    """The best qualifying robot and why, or NoRobotAvailable saying why each robot was passed over."""
     reasons: dict[str, str] = {}
     fit: list[RobotCandidate] = []
     for candidate in candidates:
@@ -69,4 +94,16 @@ def select_robot(candidates: Sequence[RobotCandidate], role: RobotRole, local_no
             reasons[candidate.id] = why
     if not fit:
         raise NoRobotAvailable(role, reasons)
-    return min(fit, key=lambda c: (-health(c), c.queued, c.id))
+    best = min(fit, key=lambda c: (critical(c), -health(c), c.queued, c.id))
+    others = [c for c in fit if c is not best]
+    reason = _describe(best)
+    if critical(best):
+        reason += "; critical, but no other robot can send into this conversation"
+    avoided = [f"{c.id}: critical ({health(c)})" for c in others if critical(c) and not critical(best)]
+    if avoided:
+        reason += "; avoided " + ", ".join(avoided)
+    elif others:
+        reason += f"; best of {len(fit)}"
+    if reasons:
+        reason += "; passed over " + ", ".join(f"{robot}: {why}" for robot, why in sorted(reasons.items()))
+    return Choice(best, reason)

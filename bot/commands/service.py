@@ -21,7 +21,7 @@ from tortoise.queryset import QuerySet
 
 from bot.clock import Clock
 from bot.commands.pacing import MINUTE, OutgoingRefused, check_text, group_cap_wait, split_text
-from bot.commands.selection import RobotCandidate, select_robot
+from bot.commands.selection import RobotCandidate, choose_robot
 from bot.queue import enqueue_dispatch
 from bot.settings import RobotRole, Settings
 from bot.worktool.protocol import FILE, TEXT
@@ -108,6 +108,8 @@ async def robot_candidates(
             seen_conversation=robot.id in seen,
             recent_unknown=unknown.get(robot.id, 0),
             queued=queued.get(robot.id, 0),
+            health_score=row.health_score if row else None,
+            health_status=row.health_status if row else None,
         )
         for robot in settings.worktool.robots
     ]
@@ -156,7 +158,8 @@ class Commands:
         candidates = await robot_candidates(self._settings, conversation.id, now, conn)
         if out.robot_id is not None:
             candidates = [c for c in candidates if c.id == out.robot_id]
-        robot = select_robot(candidates, out.role, now.astimezone(self._tz))
+        choice = choose_robot(candidates, out.role, now.astimezone(self._tz))
+        robot = choice.robot
         await self._check_capacity(conversation.id, robot, now, conn)
         parts: list[tuple[int, str, dict[str, object]]] = (
             [(FILE, out.text, out.file.command_fields(out.text))]
@@ -179,6 +182,7 @@ class Commands:
                 at_list=list(out.at_list) if n == 1 and kind == TEXT else [],
                 extra=extra,
                 created_at=now,
+                robot_reason=choice.reason,
                 using_db=conn,
             )
             for n, (kind, content, extra) in enumerate(parts, start=1)
@@ -190,6 +194,7 @@ class Commands:
             command_ids=[r.id for r in rows],
             purpose=out.purpose,
             parts=len(parts),
+            why=choice.reason,
         )
         return Queued(robot.id, [r.id for r in rows])
 

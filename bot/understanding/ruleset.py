@@ -15,8 +15,10 @@ from typing import Final
 
 import yaml
 
+from bot.robots.health import self_test as health_self_test
 from bot.rules.alerts import AlertsFile, load_alerts
 from bot.rules.assignment import AssignmentFile, load_assignment
+from bot.rules.health import HealthFile, load_health
 from bot.rules.intervention import InterventionFile, load_intervention
 from bot.rules.loading import RuleFileError, _line_of
 from bot.rules.message_types import CATEGORY_ROLES, ContextLine, MessageTypesFile, load_message_types
@@ -25,7 +27,14 @@ from bot.understanding.engine import Classification, ContextMessage, Engine, Mes
 from bot.understanding.intervention import Intervention, judge
 from bot.understanding.replies import decide_reply
 
-FILES: Final = ("message_types.yaml", "intervention.yaml", "replies.yaml", "alerts.yaml", "assignment.yaml")
+FILES: Final = (
+    "message_types.yaml",
+    "intervention.yaml",
+    "replies.yaml",
+    "alerts.yaml",
+    "assignment.yaml",
+    "health.yaml",
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class RuleSet:
     engine: Engine
     alerts: AlertsFile
     assignment: AssignmentFile
+    health: HealthFile
 
     def understand(self, msg: MessageInput, open_elsewhere: str | None = None) -> tuple[Classification, Intervention]:
         classification = self.engine.classify(msg)
@@ -136,6 +146,9 @@ def self_test(ruleset: RuleSet) -> list[str]:
         if got_name != reply.expect:
             where = _where(path, ("examples", e))
             failures.append(f"{where}: examples.{e}: «{reply.text}» gets {got_name}, not {reply.expect}")
+    path = directory / "health.yaml"
+    for e, problem in health_self_test(ruleset.health):
+        failures.append(f"{_where(path, ('examples', e))}: examples.{e}: {problem}")
     return failures
 
 
@@ -149,6 +162,7 @@ def load_ruleset(directory: Path) -> RuleSet:
         ("replies.yaml", load_replies),
         ("alerts.yaml", load_alerts),
         ("assignment.yaml", load_assignment),
+        ("health.yaml", load_health),
     ):
         try:
             loaded[name] = loader(directory / name)
@@ -166,6 +180,8 @@ def load_ruleset(directory: Path) -> RuleSet:
     assert isinstance(replies, RepliesFile)
     assert isinstance(alerts, AlertsFile)
     assert isinstance(assignment, AssignmentFile)
+    health = loaded["health.yaml"]
+    assert isinstance(health, HealthFile)
     problems = list(_cross_checks(directory, types, intervention, replies, alerts))
     if problems:
         raise RuleFileError("\n".join(problems))
@@ -174,7 +190,7 @@ def load_ruleset(directory: Path) -> RuleSet:
         path = directory / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
     ruleset = RuleSet(
-        digest.hexdigest()[:12], directory, types, intervention, replies, Engine(types), alerts, assignment
+        digest.hexdigest()[:12], directory, types, intervention, replies, Engine(types), alerts, assignment, health
     )
     failures = self_test(ruleset)
     if failures:
@@ -199,6 +215,8 @@ def diff_summary(old: RuleSet | None, new: RuleSet) -> str:
         parts.append("alerts changed")
     if old.assignment != new.assignment:
         parts.append("assignment changed")
+    if old.health != new.health:
+        parts.append("health changed")
     if old.replies != new.replies:
         parts.append(f"replies: faq {len(old.replies.faq)}→{len(new.replies.faq)}")
     return ", ".join(parts) or "no effective change"

@@ -1,0 +1,1 @@
+"""Robots: their health."""
