@@ -10,14 +10,15 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from bot.access_log import access_log_middleware
 from bot.alerts.service import AlertService
 from bot.api.alerts import ALERTS
 from bot.api.alerts import routes as alert_routes
 from bot.api.auth import API_TOKENS
 from bot.api.commands import routes as command_routes
-from bot.api.docs import setup_docs
 from bot.api.envelope import error_middleware
 from bot.api.health import routes as health_routes
+from bot.api.metrics import setup_metrics
 from bot.api.reports import routes as report_routes
 from bot.api.routes import routes as api_routes
 from bot.api.tasks import TASKS
@@ -127,7 +128,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         raise ConfigError("worktool.callback_token is not set: export HUB__WORKTOOL__CALLBACK_TOKEN")
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[error_middleware],
+        middlewares=[access_log_middleware, error_middleware],
     )
     app[SETTINGS] = settings
     app[API_TOKENS] = settings.api.tokens
@@ -145,6 +146,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(alert_routes)
     app.add_routes(task_routes)
     app.add_routes(report_routes)
-    setup_docs(app, settings)  # /openapi.json (parsed once, servers from server.public_url), /api/docs
+    setup_metrics(app)  # GET /metrics, protected unless metrics.protected is false
     setup_wecom(app)  # after rules_ctx (the alerts service): running acknowledgements drain first
     return app

@@ -28,6 +28,7 @@ from bot.clock import Clock
 from bot.commands.dispatch import CommandDeps
 from bot.db import connection, is_write_contention
 from bot.locks import Turn, work_exclusively
+from bot.metrics import observe_processed
 from bot.rules.people import Directory
 from bot.settings import Settings
 from bot.tasks.service import TaskEffects
@@ -231,6 +232,7 @@ async def _process_chunk(
     for robot_id, at in [(m.robot_id, m.received_at) for m in messages] + list(sightings):
         chunk.heard[robot_id] = max(at, chunk.heard.get(robot_id, at))
     chunk.processed = len(messages)
+    observe_processed(deps.clock.now(), (m.received_at for m in messages))
     done.merge(chunk)
     return len(messages)
 
@@ -276,6 +278,7 @@ async def _process_singly(
                     .update(last_message_at=message.received_at, processed_upto=message.id)
                 )
             processed += 1
+            observe_processed(deps.clock.now(), (message.received_at,))
             await _wake(deps, update.wake, update.alerts, update.task_checks)
         except _TakenElsewhere:
             return BatchResult(processed, blocked=True)
@@ -291,6 +294,7 @@ async def _process_singly(
             )
             log.exception("message processing failed", message_id=message.id, attempts=attempts, state=state.value)
             if state is ProcessingState.FAILED:  # given up on: later messages go ahead
+                observe_processed(deps.clock.now(), (message.received_at,), outcome="failed")
                 await Conversation.filter(id=conversation_id).update(processed_upto=message.id)
             if state is ProcessingState.PENDING:
                 return BatchResult(processed, blocked=True)  # retried by the sweeper; later messages wait

@@ -29,6 +29,7 @@ from bot.commands.pacing import OutgoingRefused
 from bot.commands.selection import NoRobotAvailable
 from bot.commands.service import Commands, ConversationNotFound, OutgoingText
 from bot.db import is_write_contention
+from bot.metrics import count_notifications
 from bot.settings import AlertSettings
 from bot.write_lock import write_transaction
 from models.alerts import Alert, AlertStatus, CancelReason, Notification, NotificationStatus
@@ -114,6 +115,7 @@ class Deliverer:
             await self._failed(rows, alerts, exc, now)
             return 0
         await self._mark_sent(batch, sent, now)  # the channel logged the send
+        count_notifications(channel, "sent", len(rows))
         return len(rows)
 
     async def _mark_sent(self, batch: str, sent: Sent, now: datetime, command_id: int | None = None) -> None:
@@ -225,6 +227,7 @@ class Deliverer:
             raise ChannelError(str(exc), retryable=False, code="no_robot") from exc
         await self.commands.wake(queued.robot_id)
         log.info("alert notification queued for a robot", channel=channel, target=target, command_id=first)
+        count_notifications(channel, "sent", len(rows))
         return len(rows)
 
     async def _failed(
@@ -239,10 +242,12 @@ class Deliverer:
                     status=NotificationStatus.PENDING, due_at=later, batch=None, error=error
                 )
                 wake.deliver(row.channel, row.target, later)
+                count_notifications(row.channel, "retrying")
                 continue
             await Notification.filter(id=row.id, status=NotificationStatus.SENDING).update(
                 status=NotificationStatus.FAILED, finished_at=now, error=error
             )
+            count_notifications(row.channel, "failed")
             await self._fall_back(row, alerts.get(row.alert_id), now, wake)
         log.warning(
             "alert notification failed",
@@ -284,6 +289,8 @@ class Deliverer:
             await Notification.filter(command_id=command.id).update(
                 status=NotificationStatus.DELIVERED, finished_at=now
             )
+            for row in rows:
+                count_notifications(row.channel, "delivered")
             async with write_transaction("alert delivered by robot") as write:
                 conn = write.conn
                 await self.service.cancel_matching(
@@ -302,6 +309,7 @@ class Deliverer:
                     status=NotificationStatus.FAILED, finished_at=now, error=error[:2000]
                 )
                 if changed:
+                    count_notifications(row.channel, "failed")
                     await self._fall_back(row, alerts.get(row.alert_id), now, wake)
             robot = await Robot.get_or_none(id=command.robot_id)
             async with write_transaction("alert robot failure") as write:

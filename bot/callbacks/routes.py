@@ -28,6 +28,7 @@ from bot.commands.results import match_result
 from bot.ingest.incoming import normalise
 from bot.ingest.writer import IngestRefused, IngestUnavailable
 from bot.keys import CLOCK, OUTCOMES, SETTINGS, WRITER
+from bot.metrics import count_callbacks
 from models.callbacks import ResultCallback as ResultCallbackRow
 from models.robots import Robot, record_online
 
@@ -77,6 +78,7 @@ def _message_from_json(body: bytes) -> MessageCallback | None:
 
 
 @routes.post("/worktool/{robot_id}/message")
+@count_callbacks("message")
 async def message_callback(request: web.Request) -> web.Response:
     robot_id = _check_access(request)
     body = await request.read()  # raises 413 past client_max_size
@@ -115,6 +117,7 @@ async def message_callback(request: web.Request) -> web.Response:
 
 
 @routes.post("/worktool/{robot_id}/result")
+@count_callbacks("result")
 async def result_callback(request: web.Request) -> web.Response:
     """Fired once and never retried: refused only for a bad token or an unknown robot. Whatever the body,
     it is stored (cleaned only where a database could not store it) before anything else happens."""
@@ -154,6 +157,7 @@ async def result_callback(request: web.Request) -> web.Response:
 
 
 @routes.post("/worktool/{robot_id}/status")
+@count_callbacks("status")
 async def status_callback(request: web.Request) -> web.Response:
     """Types 5/6. Refused only for a bad token or an unknown robot: any body (JSON, a WeCom webhook text,
     a form, nothing) is kept; `?kind=online|offline` (as `hub worktool bind` binds them) says which it is."""

@@ -24,6 +24,7 @@ import structlog
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
+from bot.metrics import observe_command
 from models.commands import Command, CommandStatus
 
 log = structlog.get_logger(__name__)
@@ -66,6 +67,8 @@ class Outcomes:
             error_code=command.error_code,
             error=command.error_reason,
         )
+        with_result = status in (CommandStatus.SUCCEEDED, CommandStatus.FAILED) and command.result_source is not None
+        observe_command(status.value, command.robot_id, command.sent_at, command.finished_at, with_result=with_result)
         if command.purpose in LISTENED_PURPOSES:
             await self._enqueue(command.id, status)
 

@@ -30,6 +30,7 @@ from bot.ingest.postgres_backend import PostgresIngestBackend
 from bot.ingest.recent import RecentMessages
 from bot.ingest.sqlite_backend import SqliteIngestBackend
 from bot.logging import redact
+from bot.metrics import count_verdict, observe_batch
 
 log = structlog.get_logger(__name__)
 
@@ -156,7 +157,9 @@ class IngestWriter:
                 error=redact(str(outcome)),
             )
             self._fail(part, IngestRefused(redact(str(outcome), limit=200)))
-        log.debug("ingest batch committed", size=len(batch), ms=round((time.perf_counter() - started) * 1000, 2))
+        spent_s = time.perf_counter() - started
+        observe_batch(len(batch), spent_s)
+        log.debug("ingest batch committed", size=len(batch), ms=round(spent_s * 1000, 2))
         if conversations and self._on_committed is not None:
             try:
                 await self._on_committed(conversations)
@@ -198,6 +201,7 @@ class IngestWriter:
     def _answer(self, part: list[_Item], plan: BatchPlan) -> None:
         self.batches += 1
         for item, result in zip(part, plan.results, strict=True):
+            count_verdict(result.verdict)
             if not item.future.done():  # the caller may have gone away (client disconnect)
                 item.future.set_result(result)
 

@@ -25,6 +25,7 @@ from bot.llm.breaker import CircuitBreaker
 from bot.llm.cache import MemoryCache, RedisCache, ResponseCache, cache_key
 from bot.llm.ledger import Usage, record_usage, tokens_used
 from bot.llm.prompt import Answer, InvalidAnswer, TypeChoice, build_messages, parse_answer
+from bot.metrics import observe_llm
 from bot.settings import LlmSettings
 
 log = structlog.get_logger(__name__)
@@ -222,6 +223,13 @@ class LlmClassifier:
         return answer
 
     async def _record(self, usage: Usage) -> None:
+        observe_llm(
+            ok=usage.ok,
+            cached=usage.cached,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost=usage.cost,
+        )
         try:
             await record_usage(usage)
         except Exception:  # the ledger is bookkeeping: losing a row must not lose the verdict

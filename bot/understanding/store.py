@@ -14,6 +14,7 @@ from typing import Final
 
 import structlog
 
+from bot.metrics import count_reload
 from bot.rules.loading import RuleFileError
 from bot.understanding.ruleset import FILES, RuleSet, diff_summary, load_ruleset
 
@@ -62,12 +63,15 @@ class RuleStore:
                 log.warning(
                     "rules reload refused; the running set stays", actor=actor, version=old.version, error=str(exc)
                 )
+                count_reload("refused")
                 return ReloadResult(False, old.version, old.version, "", str(exc))
             if new.version == old.version:
+                count_reload("unchanged")
                 return ReloadResult(False, old.version, old.version, "no change")
             self._current = new
             diff = diff_summary(old, new)
             log.info("rules reloaded", actor=actor, version=new.version, previous=old.version, diff=diff)
+            count_reload("applied")
             return ReloadResult(True, new.version, old.version, diff)
 
     def start_watching(self, interval_s: float = WATCH_INTERVAL_S) -> None:

@@ -87,6 +87,13 @@ async def test_hub_run_brings_up_the_whole_loop_on_embedded_defaults(tmp_path: P
         await poll("the reply's result", succeeded)
         status, stats = await get(f"http://127.0.0.1:{sim_port}/_sim/stats")
         assert (status, stats["data"]["callbacksFailed"]) == (200, 0)
+        # /metrics sums what each process counted: the server's callbacks and the worker's processed messages.
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics", headers=ADMIN) as resp:
+            metrics = await resp.text()
+        assert resp.status == 200, metrics
+        assert 'hub_callbacks_total{kind="message",outcome="2xx"}' in metrics
+        assert 'hub_messages_processed_total{outcome="processed"}' in metrics
+        assert 'hub_commands_total{robot="wt-robot-1",status="succeeded"}' in metrics
     finally:
         hub.send_signal(signal.SIGTERM)
         code = hub.wait(timeout=40)
@@ -94,3 +101,5 @@ async def test_hub_run_brings_up_the_whole_loop_on_embedded_defaults(tmp_path: P
     assert code == 0, text[-4000:]
     assert "the simulator plays the cloud" in text
     assert "embedded redis stopped" in text
+    assert "probes: /healthz for liveness" in text
+    assert (tmp_path / "metrics").is_dir()  # <data_dir>/metrics: the processes' metric files
