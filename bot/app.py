@@ -16,6 +16,7 @@ from bot.api.alerts import ALERTS
 from bot.api.alerts import routes as alert_routes
 from bot.api.auth import API_TOKENS
 from bot.api.commands import routes as command_routes
+from bot.api.docs import setup_docs
 from bot.api.envelope import error_middleware
 from bot.api.health import routes as health_routes
 from bot.api.metrics import setup_metrics
@@ -147,5 +148,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(task_routes)
     app.add_routes(report_routes)
     setup_metrics(app)  # GET /metrics, protected unless metrics.protected is false
+    setup_docs(app, settings)  # /openapi.json (parsed once, servers from server.public_url), /api/docs
     setup_wecom(app)  # after rules_ctx (the alerts service): running acknowledgements drain first
     return app
