@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Final, TypeVar
 
-import yaml
 from aiohttp import web
 from tortoise.functions import Count
 from tortoise.models import Model
@@ -45,19 +43,6 @@ async def newest_page(
     total = await query.count()
     rows = await query.order_by("-id").offset(offset).limit(limit)
     return ok({"total": total, "items": [view(row) for row in rows]})
-
-
-_OPENAPI_PATH: Final = Path(__file__).with_name("openapi.yaml")
-
-
-def load_openapi() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(_OPENAPI_PATH.read_text(encoding="utf-8"))
-    return document
-
-
-@routes.get("/openapi.json")
-async def openapi(_request: web.Request) -> web.Response:
-    return web.json_response(load_openapi())
 
 
 @routes.get("/healthz")

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from bot.api.routes import load_openapi
+from bot.api.docs import load_openapi
 from bot.app import create_app
 from bot.clock import FrozenClock
 from bot.embedded_redis import free_port

@@ -14,8 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from bot.api.docs import load_openapi
 from bot.api.reports import routes as report_routes
-from bot.api.routes import load_openapi
 from bot.app import create_app
 from bot.clock import FrozenClock
 from bot.reports.delivery import Reporter
