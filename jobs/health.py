@@ -24,6 +24,6 @@ async def check_robot_health(ctx: dict[str, Any]) -> int:
     if deps.services is not None:
         current = deps.services.rules.current
         rules, version = current.health, current.version
-    alerts = deps.deliverer.service if deps.deliverer is not None else None
+    alerts = deps.services.alerts if deps.services is not None else None
     checked = await check_all(rules, version, now, retention=timedelta(days=settings.retention_days), alerts=alerts)
     return len(checked)
