@@ -43,7 +43,7 @@ def lines(err: str) -> list[dict[str, Any]]:
 
 def test_json_makes_every_line_json_with_plain_values_and_zoned_timestamps(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging(LoggingSettings(format="json"), default_timezone="Asia/Shanghai")
-    structlog.get_logger("bot.x").info("paused", until=datetime(2026, 11, 20, 2, 0, tzinfo=UTC), ids={3, 3})
+    structlog.get_logger("bot.x").info("paused", until=datetime(2026, 11, 20, 2, 0, tzinfo=UTC), ids=frozenset({3}))
     logging.getLogger("aiohttp.server").error("stdlib says %s", "hello")
     logging.getLogger("tortoise").warning("pool exhausted")
     logging.getLogger("arq.worker").info(ARQ_JOB_START, 0.01, "process_conversations", "", "")
@@ -99,7 +99,7 @@ def test_did_something(result: str, did: bool) -> None:
 def test_cron_chatter_is_debug_unless_the_job_did_something_or_was_slow(
     level: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    configure_logging(LoggingSettings(format="json", level=level))  # type: ignore[arg-type]
+    configure_logging(LoggingSettings(format="json", level=level))
     arq = logging.getLogger("arq.worker")
     arq.info(ARQ_JOB_START, 1.0, "cron:sweep_alerts", "", "")
     arq.info(ARQ_JOB_FINISH, 0.01, "cron:sweep_alerts", "{'steps': 0, 'deliveries': 0}")
