@@ -17,9 +17,11 @@ from urllib.parse import quote, urlencode
 
 import structlog
 
+from bot.db import MigrationError
 from bot.embedded_redis import EmbeddedRedisError
 from bot.rules.loading import RuleFileError
 from bot.settings import ConfigError, Settings, load_settings
+from bot.throwaway_postgres import PostgresUnavailable
 
 if TYPE_CHECKING:
     from bot.worktool.client import WorkToolClient
@@ -51,21 +53,52 @@ def _use_uvloop() -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from bot.db import migrate
+    """Apply pending migrations, or with `--to N` undo those above version N (newest first)."""
+    from bot.db import migrate, rollback
 
     settings = _settings(args)
-    applied = asyncio.run(migrate(settings.database.url))
-    log.info("database up to date", applied=len(applied), url=_safe_url(settings.database.url))
+    url = settings.database.url
+    if args.to is not None:
+        undone = asyncio.run(rollback(url, args.to))
+        log.info("database rolled back", to_version=args.to, undone=len(undone), url=_safe_url(url))
+        return 0
+    applied = asyncio.run(migrate(url))
+    log.info("database up to date", applied=len(applied), url=_safe_url(url))
     return 0
 
 
 def cmd_makemigrations(args: argparse.Namespace) -> int:
-    from bot.db import make_migration
+    """A migration for each dialect from the models: SQLite offline, PostgreSQL at --postgres-url or, by
+    default, in a throwaway cluster started for the purpose."""
+    import tempfile
 
-    for url in ("sqlite://data/_makemigrations.sqlite3", "postgres://hub:hub@127.0.0.1:5432/hub"):
-        result = asyncio.run(make_migration(url, args.name))
-        print(f"{url.split(':')[0]}: {result or 'no changes'}")  # noqa: T201 - CLI output
-    return 0
+    from bot.db import MIGRATIONS_DIR, make_migration
+    from bot.throwaway_postgres import start_postgres
+
+    root = Path(args.dir) if args.dir else MIGRATIONS_DIR
+    failed = 0
+
+    def make(url: str, dialect: str) -> None:
+        nonlocal failed
+        try:
+            made = asyncio.run(make_migration(url, args.name, root / dialect))
+        except MigrationError as exc:
+            failed += 1
+            print(f"{exc}", file=sys.stderr)  # noqa: T201 - CLI output
+        else:
+            print(f"{dialect}: {made or 'no changes'}")  # noqa: T201 - CLI output
+
+    with tempfile.TemporaryDirectory(prefix="hub-makemigrations-") as scratch:
+        make(f"sqlite://{scratch}/models.sqlite3", "sqlite")  # offline: the file is never written
+    if args.postgres_url:
+        make(args.postgres_url, "postgres")
+    else:
+        cluster = start_postgres()  # PostgresUnavailable → main says what is missing
+        try:
+            make(cluster.url(), "postgres")
+        finally:
+            cluster.stop()
+    return 1 if failed else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -461,7 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--rate-limit", type=int, default=60, help="API requests per window per source IP")
     sim.add_argument("--rate-window", type=float, default=60.0, help="the rate limit's window in seconds")
     sim.set_defaults(func=cmd_sim)
-    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    mig = sub.add_parser("migrate", help="apply database migrations, or roll back to a version with --to")
+    mig.add_argument("--to", type=int, default=None, metavar="VERSION", help="undo the migrations above VERSION")
+    mig.set_defaults(func=cmd_migrate)
     rules = sub.add_parser("rules", help="check the rule files, or replay them over stored messages")
     rules.add_argument("action", choices=["check", "replay"])
     rules.add_argument("dir", nargs="?", default=None, help="rules directory (default: rules_dir)")
@@ -475,6 +510,10 @@ def build_parser() -> argparse.ArgumentParser:
     wt.set_defaults(func=cmd_worktool)
     mk = sub.add_parser("makemigrations", help="generate migrations for SQLite and PostgreSQL from the models")
     mk.add_argument("name")
+    mk.add_argument(
+        "--postgres-url", default=None, help="a PostgreSQL to generate against (default: a throwaway one started here)"
+    )
+    mk.add_argument("--dir", default=None, help="where the per-dialect migration sets live (default: migrations/)")
     mk.set_defaults(func=cmd_makemigrations)
     return parser
 
@@ -489,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     except PortUnavailable as exc:
         print(f"hub: cannot start: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
         return EXIT_PORT
+    except (MigrationError, PostgresUnavailable) as exc:
+        print(f"hub: {args.command}: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
+        return 1
     except KeyboardInterrupt:
         return 130
     if args.command in ("serve", "worker") and argv is None:

@@ -13,11 +13,15 @@ from typing import Any, Final, Literal
 
 import structlog
 from aerich import Command
+from aerich.exceptions import NotSupportError
+from aerich.models import Aerich
+from aerich.utils import file_module_info, import_py_module
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 from tortoise.context import TortoiseContext, require_context
+from tortoise.transactions import in_transaction
 
 from models import MODEL_MODULES
 
@@ -94,9 +98,55 @@ async def migrate(url: str) -> list[str]:
     return applied
 
 
-async def make_migration(url: str, name: str) -> str | None:
-    """Generate a migration for `url`'s dialect (the initial one when none exists). Offline: no DB I/O."""
-    location = migrations_location(url)
+async def rollback(url: str, to_version: int) -> list[str]:
+    """Undo every applied migration numbered above `to_version`, newest first, each in its transaction
+    (its `downgrade` SQL, then its aerich row); returns the versions undone. Tortoise must not be open.
+
+    Not aerich's `downgrade`: that undoes the newer versions oldest first, and refuses a migration whose
+    downgrade is empty (SQLite's 6 changes only MODELS_STATE)."""
+    location = migrations_location(url) / "models"
+    command = Command(tortoise_config(url), app="models", location=str(migrations_location(url)))
+    undone: list[str] = []
+    async with command:
+        await command.init()
+        applied = await Aerich.filter(app="models").all()
+        known = {_number(row.version): row for row in applied}
+        if to_version not in known:
+            versions = ", ".join(str(n) for n in sorted(known)) or "none"
+            raise MigrationError(f"version {to_version} is not applied here (applied: {versions})")
+        for number in sorted((n for n in known if n > to_version), reverse=True):
+            row = known[number]
+            module = import_py_module(file_module_info(location, Path(row.version).stem))
+            async with in_transaction(next(iter(require_context().connections.db_config))) as conn:
+                sql = await module.downgrade(conn)
+                if sql.strip():
+                    await conn.execute_script(sql)
+                await row.delete(using_db=conn)
+            undone.append(row.version)
+            log.info("migration rolled back", version=row.version, dialect=dialect_of(url))
+    return undone
+
+
+def _number(version: str) -> int:
+    return int(version.split("_", 1)[0])
+
+
+class MigrationError(Exception):
+    """A migration cannot be made or undone as asked; the message says why and what to do instead."""
+
+
+HAND_WRITTEN_HINT: Final = (
+    "write it by hand for both dialects (migrations/sqlite/models/, migrations/postgres/models/; see the 5_*.py"
+    " files) and end each file with the output of `python scripts/models_state.py`"
+)
+
+
+async def make_migration(url: str, name: str, location: Path | None = None) -> str | None:
+    """Generate a migration for `url`'s dialect (the initial one when none exists) under `location`
+    (default: migrations/<dialect>); returns its file name, None or "" when the models did not change.
+    Offline (no DB I/O) but for PostgreSQL, whose driver wants a server to connect to.
+    A change aerich cannot express (most column changes on SQLite) raises MigrationError."""
+    location = location or migrations_location(url)
     command = Command(tortoise_config(url), app="models", location=str(location))
     if not (location / "models").exists():
         try:
@@ -106,4 +156,9 @@ async def make_migration(url: str, name: str) -> str | None:
         return "initial"
     async with command:
         await command.init(offline=True)
-        return await command.migrate(name, no_input=True, offline=True)
+        try:
+            return await command.migrate(name, no_input=True, offline=True)
+        except NotSupportError as exc:
+            raise MigrationError(
+                f"{dialect_of(url)}: aerich cannot generate this change ({exc}); {HAND_WRITTEN_HINT}"
+            ) from None
