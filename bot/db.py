@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 import structlog
 from aerich import Command
 from aerich.exceptions import NotSupportError
+from aerich.migrate import Migrate
 from aerich.models import Aerich
 from aerich.utils import file_module_info, import_py_module
 from tortoise import Tortoise
@@ -135,6 +136,14 @@ class MigrationError(Exception):
     """A migration cannot be made or undone as asked; the message says why and what to do instead."""
 
 
+_AERICH_OPERATOR_LISTS: Final = (
+    "upgrade_operators",
+    "downgrade_operators",
+    "_upgrade_fk_m2m_index_operators",
+    "_downgrade_fk_m2m_index_operators",
+    "_upgrade_m2m",
+    "_downgrade_m2m",
+)
 HAND_WRITTEN_HINT: Final = (
     "write it by hand for both dialects (migrations/sqlite/models/, migrations/postgres/models/; see the 5_*.py"
     " files) and end each file with the output of `python scripts/models_state.py`"
@@ -147,6 +156,8 @@ async def make_migration(url: str, name: str, location: Path | None = None) -> s
     Offline (no DB I/O) but for PostgreSQL, whose driver wants a server to connect to.
     A change aerich cannot express (most column changes on SQLite) raises MigrationError."""
     location = location or migrations_location(url)
+    for attr in _AERICH_OPERATOR_LISTS:  # class-level in aerich, never reset: one run's (or failure's) SQL
+        setattr(Migrate, attr, [])  # would land in the next run's file (makemigrations does two per process)
     command = Command(tortoise_config(url), app="models", location=str(location))
     if not (location / "models").exists():
         try:
