@@ -87,7 +87,8 @@ async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]
     deps: WorkerDeps = ctx["deps"]
     total = 0
     for conversation_id in conversation_ids:
-        total += await drain_conversation(deps, conversation_id)
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id):  # on every line of its work
+            total += await drain_conversation(deps, conversation_id)
     return total
 
 
@@ -211,7 +212,8 @@ async def _process_chunk(
         conn = tx.conn
         messages: list[InboundMessage] = []
         for message in pending:
-            update = await _process_one(message, deps, conn, hints)
+            with structlog.contextvars.bound_contextvars(message_id=message.id):
+                update = await _process_one(message, deps, conn, hints)
             messages.append(message)
             chunk.wake |= update.wake
             chunk.alerts.merge(update.alerts)
