@@ -8,10 +8,13 @@ even when the hang holds the GIL, which a Python timer thread could not.
 from __future__ import annotations
 
 import faulthandler
-import sys
+
+import structlog
+
+log = structlog.get_logger(__name__)
 
 
 def arm_exit_watchdog(seconds: float, what: str) -> None:
-    sys.stderr.write(f"hub: {what} is shutting down (stacks are dumped if it takes over {seconds:g} s)\n")
-    sys.stderr.flush()
+    # A log line (JSON with `logging.format: json`); only the stack dump itself is raw text.
+    log.info("shutting down; the stacks are dumped if it takes longer", process=what, limit_s=seconds)
     faulthandler.dump_traceback_later(seconds, exit=True)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 from bot.cli import EXIT_PORT
 from bot.embedded_redis import free_port
 from tests.conftest import ADMIN_TOKEN, CALLBACK_TOKEN, REPO
-from tests.integration.hub import hub_env, spawn, stop
+from tests.integration.hub import hub_env, server, spawn, stop
 
 pytestmark = pytest.mark.slow
 
@@ -78,3 +80,27 @@ def test_hub_run_gives_up_on_a_server_that_cannot_bind(tmp_path: Path, taken_por
     assert output.count("is in use: set server.port (env HUB__SERVER__PORT)") == 1
     assert output.count("process cannot start and a restart would not help") == 1
     assert "Traceback" not in output
+
+
+def test_hub_serve_logs_every_line_as_json_with_an_access_line_per_api_request(
+    tmp_path: Path, sqlite_template: Path, redis_url: str
+) -> None:
+    db = tmp_path / "hub.sqlite3"
+    shutil.copyfile(sqlite_template, db)
+    port = free_port()
+    env = hub_env(f"sqlite://{db}", redis_url, tmp_path, port, HUB__LOGGING__FORMAT="json")
+    log = tmp_path / "serve.log"
+    with server(env, log) as base:
+        request = urllib.request.Request(
+            f"{base}/api/robots", headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Request-Id": "probe-1"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            assert resp.headers["X-Request-Id"] == "probe-1"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]  # fails on any line that is not JSON
+    events = [line["event"] for line in lines]
+    assert events.index("serving") > events.index("callback URL")
+    access = [line for line in lines if line.get("request_id") == "probe-1" and line["event"] == "request"]
+    assert [(a["method"], a["path"], a["status"], a["level"]) for a in access] == [("GET", "/api/robots", 200, "info")]
+    assert "/healthz" not in str(lines)  # the readiness probes of the test helper are DEBUG
+    assert lines[-1]["logger"] == "bot.shutdown"  # was a raw text line
+    assert all(line["timestamp"].endswith("+08:00") for line in lines)  # the business time zone
