@@ -1,4 +1,4 @@
-"""API of the commands layer: sending a message, a command's status, the robots."""
+"""API of the commands layer: sending a message, a command's status, the robots and their health."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from bot.api.params import DbId, path_id
 from bot.commands.pacing import OutgoingRefused
 from bot.commands.selection import NoRobotAvailable, health
 from bot.commands.service import ConversationNotFound, FileAttachment, OutgoingText, robot_candidates
-from bot.keys import CLOCK, COMMANDS, SETTINGS
+from bot.keys import CLOCK, COMMANDS, RULES, SETTINGS
+from bot.robots.health import score
+from bot.robots.monitor import component_rows, observe
 from models.commands import Command
 from models.conversations import Conversation, ConversationRobot
-from models.robots import Robot
+from models.robots import Robot, RobotHealth
 
 routes = web.RouteTableDef()
 
@@ -89,6 +91,7 @@ def command_view(command: Command) -> dict[str, Any]:
         "fail_list": command.fail_list,
         "result_source": command.result_source,
         "late": command.late,
+        "robot_reason": command.robot_reason,
     }
 
 
@@ -181,8 +184,63 @@ async def list_robots(request: web.Request) -> web.Response:
                 "unknown_last_hour": candidate.recent_unknown,
                 "unknown_results": row.unknown_results if row else 0,
                 "health": health(candidate),
+                "health_score": row.health_score if row else None,
+                "health_status": row.health_status if row else None,
+                "health_checked_at": row.health_checked_at if row else None,
                 "conversations": reach.get(robot.id, 0),
                 "commands_last_24h": last_day.get(robot.id, {}),
             }
         )
+    return ok(data)
+
+
+def _fact(components: list[dict[str, Any]], name: str, key: str) -> Any:
+    return next((c.get("facts", {}).get(key) for c in components if c.get("name") == name), None)
+
+
+@routes.get("/api/robots/{robot_id}/health")
+@requires("staff")
+async def robot_health(request: web.Request) -> web.Response:
+    """The latest health check (or, for a robot never checked, one made now and not stored), its
+    components and recommendations, and the last `health.history` snapshots, newest first."""
+    settings = request.app[SETTINGS]
+    robot_id = request.match_info["robot_id"]
+    configured = settings.robot(robot_id)
+    row = await Robot.get_or_none(id=robot_id) if configured is not None else None
+    if configured is None or row is None:
+        raise ApiError(404, f"robot {robot_id!r} is not configured", error="not_found")
+    history = await RobotHealth.filter(robot_id=robot_id).order_by("-checked_at", "-id").limit(settings.health.history)
+    rules = request.app[RULES].current
+    if history:
+        last = history[0]
+        checked_at, value, status = last.checked_at, last.score, last.status
+        components, recommendations, version = last.components, last.recommendations, last.rules_version
+    else:
+        checked_at = request.app[CLOCK].now()
+        computed = score((await observe([row], rules.health, checked_at))[robot_id], rules.health)
+        value, status, version = computed.score, computed.status, rules.version
+        components, recommendations = component_rows(computed), list(computed.recommendations)
+    succeeded = _fact(components, "success", "succeeded") or 0
+    failed = _fact(components, "success", "failed") or 0
+    unknown = _fact(components, "unknown", "unknown") or 0
+    finished = succeeded + failed + unknown
+    latency = _fact(components, "latency_avg", "seconds")
+    data = {
+        "robot_id": robot_id,
+        "robot_name": configured.name,
+        "health_score": value,
+        "health_status": status,
+        "last_health_check": checked_at,
+        "stored": bool(history),
+        "rules_version": version,
+        "window_minutes": rules.health.window_minutes,
+        "message_count": _fact(components, "silence", "callbacks") or 0,
+        "command_count": finished,
+        "error_count": failed + unknown,
+        "success_rate": round(100 * succeeded / finished, 2) if finished else None,
+        "average_response_time": round(1000 * latency) if latency is not None else None,
+        "components": components,
+        "recommendations": recommendations,
+        "history": [{"checked_at": h.checked_at, "health_score": h.score, "health_status": h.status} for h in history],
+    }
     return ok(data)

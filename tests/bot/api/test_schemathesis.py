@@ -142,6 +142,7 @@ async def seed(server: TestServer) -> dict[str, Any]:
         "command_id": command_id,
         "group_id": group.id,
         "session_id": session_id,
+        "robot_id": "wt-robot-1",
     }
 
 
