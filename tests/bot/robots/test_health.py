@@ -11,6 +11,7 @@ from bot.robots.health import Observations, count_flaps, p90, score, window_text
 from bot.rules.health import HealthFile, Ramp
 from bot.rules.loading import RuleFileError
 from bot.understanding.ruleset import load_ruleset
+from bot.understanding.store import RuleStore
 
 RULES = HealthFile()
 ROOT = Path(__file__).resolve().parents[3]
@@ -102,3 +103,19 @@ def test_the_shipped_file_loads_and_a_partial_file_keeps_the_defaults(tmp_path: 
     directory = _rules_dir(tmp_path, "window_minutes: 30\n")
     assert load_ruleset(directory).health.window_minutes == 30
     assert load_ruleset(directory).health.unknown.weight == 60
+
+
+async def test_the_rule_store_reloads_a_changed_health_file_and_keeps_the_running_one_on_error(
+    tmp_path: Path,
+) -> None:
+    directory = _rules_dir(tmp_path, "window_minutes: 60\n")
+    store = RuleStore(directory)
+    (directory / "health.yaml").write_text("window_minutes: 30\n", encoding="utf-8")
+    applied = await store.reload("test")
+    assert (applied.applied, applied.diff) == (True, "health changed")
+    assert store.current.health.window_minutes == 30
+    (directory / "health.yaml").write_text("window_minutes: 30\nbands: {warning: 99}\n", encoding="utf-8")
+    refused = await store.reload("test")
+    assert not refused.applied
+    assert "health.yaml:2: bands: Value error, bands must satisfy" in str(refused.error)
+    assert store.current.health.window_minutes == 30
