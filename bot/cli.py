@@ -221,8 +221,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     env[MULTIPROC_ENV] = str(reset_multiproc_dir(metrics_dir))
     local = f"http://{settings.server.host}:{settings.server.port}"
     log.info(
-        "probes: /healthz for liveness (restart the server when it fails), /readyz for readiness (alert or stop "
-        "routing when it fails: database, Redis, a worker heartbeat, backlog age), /metrics for Prometheus",
+        "probes: /healthz for liveness (restart the server when it fails), /readyz for readiness (alert, or hold "
+        "a deploy, when it fails: database, Redis, a worker heartbeat, backlog age; callbacks are still stored "
+        "without a worker, so keep the server in rotation), /metrics for Prometheus",
         liveness=f"{local}/healthz",
         readiness=f"{local}/readyz",
         metrics=f"{local}/metrics" if settings.metrics.enabled else None,
