@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
+import structlog
 import yaml
 from aiohttp import web
 
@@ -20,6 +21,7 @@ from bot.settings import Settings
 OPENAPI_PATH: Final = Path(__file__).with_name("openapi.yaml")
 STATIC_DIR: Final = Path(__file__).resolve().parents[2] / "static"
 OPENAPI_JSON: Final = web.AppKey("openapi_json", bytes)
+log = structlog.get_logger(__name__)
 
 DOCS_PAGE: Final = """<!doctype html>
 <html lang="en">
@@ -63,8 +65,12 @@ async def api_docs(_request: web.Request) -> web.Response:
 
 
 def setup_docs(app: web.Application, settings: Settings) -> None:
-    """Parse the document now (a broken file stops start-up, not a request) and add the three routes."""
+    """Parse the document now (a broken file stops start-up, not a request) and add the routes. Without the
+    checkout's `static/` (an install that is not the checkout) the hub serves without the docs page."""
     app[OPENAPI_JSON] = json.dumps(served_openapi(settings), ensure_ascii=False).encode()
     app.router.add_get("/openapi.json", openapi_json)
+    if not STATIC_DIR.is_dir():
+        log.warning("no static/ folder beside the code: /api/docs is not served", static_dir=str(STATIC_DIR))
+        return
     app.router.add_get("/api/docs", api_docs)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)

@@ -123,3 +123,12 @@ def test_the_app_serves_the_document_and_the_page(tmp_path: Path) -> None:
     app = create_app(build_settings("sqlite://:memory:", "redis://127.0.0.1:1/0", tmp_path))
     paths = {resource.canonical for resource in app.router.resources()}
     assert {"/openapi.json", "/api/docs", "/static"} <= paths
+
+
+async def test_without_the_static_folder_the_document_is_still_served(
+    aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(docs, "STATIC_DIR", tmp_path / "absent")
+    client = await docs_client(aiohttp_client, settings_with(None))
+    assert (await openapi(client))["openapi"].startswith("3.")
+    assert (await client.get("/api/docs")).status == 404
