@@ -67,6 +67,29 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the database while the hub runs (bot/backup.py)."""
+    from bot.backup import BackupError, backup
+
+    settings = _settings(args)
+    shown = -1
+
+    def progress(copied: int, total: int) -> None:
+        nonlocal shown
+        percent = copied * 100 // max(total, 1)
+        if percent >= shown + 10 or copied == total:
+            shown = percent
+            print(f"backup: {copied:,}/{total:,} pages ({percent}%)", file=sys.stderr)  # noqa: T201
+
+    try:
+        done = backup(settings.database.url, Path(args.file), progress)
+    except BackupError as exc:
+        print(f"hub backup: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(done)  # noqa: T201
+    return 0
+
+
 def cmd_makemigrations(args: argparse.Namespace) -> int:
     """A migration for each dialect from the models: SQLite offline, PostgreSQL at --postgres-url or, by
     default, in a throwaway cluster started for the purpose."""
@@ -498,6 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
     mig = sub.add_parser("migrate", help="apply database migrations, or roll back to a version with --to")
     mig.add_argument("--to", type=int, default=None, metavar="VERSION", help="undo the migrations above VERSION")
     mig.set_defaults(func=cmd_migrate)
+    bak = sub.add_parser("backup", help="a consistent copy of the database while the hub runs (SQLite or pg_dump)")
+    bak.add_argument("file", help="the backup file to write (must not exist)")
+    bak.set_defaults(func=cmd_backup)
     rules = sub.add_parser("rules", help="check the rule files, or replay them over stored messages")
     rules.add_argument("action", choices=["check", "replay"])
     rules.add_argument("dir", nargs="?", default=None, help="rules directory (default: rules_dir)")

@@ -4,6 +4,7 @@
 #   sudo /opt/hub/deploy/hub-admin.sh worktool bind
 #   sudo /opt/hub/deploy/hub-admin.sh worktool check
 #   sudo /opt/hub/deploy/hub-admin.sh rules check
+#   sudo /opt/hub/deploy/hub-admin.sh backup /var/backups/hub/hub-$(date +%F).sqlite3
 # Reads /etc/hub/hub.env (KEY=VALUE lines; quote values holding & ? or spaces, as systemd also accepts) and
 # the secrets the systemd units load from /etc/hub/credentials/ (docs/operations.md).
 set -eu
