@@ -24,7 +24,8 @@ from models.alerts import Alert, AlertEvent, Notification, NotificationStatus
 from tests.conftest import REPO
 from tests.fakes.providers import FakeProviders, run_fake_providers
 from tests.integration.hub import server, spawn, spawn_sim, stop
-from tests.integration.test_commands_loop import SCENARIO, call, loop_env, until
+from tests.integration.test_commands_loop import SCENARIO, call, loop_env
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 COMPLAINT = "说好的收益呢？一分钱没看到"

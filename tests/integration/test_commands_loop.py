@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from bot.embedded_redis import free_port
 from models.messages import InboundMessage
 from tests.conftest import ADMIN_TOKEN, REPO
 from tests.integration.hub import hub_env, server, spawn, spawn_sim, stop
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 SCENARIO = str(REPO / "tests" / "fixtures" / "scenarios" / "loop.yaml")
@@ -62,17 +62,6 @@ async def call(method: str, url: str, body: Any = None) -> Any:
         payload = await resp.json()
         assert resp.status < 300, payload
         return payload
-
-
-async def until(what: str, check: Callable[[], Any], timeout_s: float = 20) -> Any:
-    """Poll another process's state until `check` returns something truthy."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 async def send(base: str, text: str, group: str = "客户群1") -> int:

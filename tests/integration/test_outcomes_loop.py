@@ -25,7 +25,8 @@ from models.commands import Command
 from tests.conftest import REPO
 from tests.fakes.providers import run_fake_providers
 from tests.integration.hub import server, spawn, spawn_sim, stop
-from tests.integration.test_commands_loop import call, loop_env, until
+from tests.integration.test_commands_loop import call, loop_env
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 SCENARIO = str(REPO / "tests" / "fixtures" / "scenarios" / "outcomes.yaml")

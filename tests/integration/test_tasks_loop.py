@@ -18,7 +18,8 @@ from models.alerts import Alert
 from models.messages import InboundMessage
 from models.tasks import AfterSalesTask
 from tests.conftest import REPO
-from tests.integration.test_commands_loop import call, hub_with_sim, loop_env, sim_sends, until
+from tests.integration.test_commands_loop import call, hub_with_sim, loop_env, sim_sends
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 WINDOW_S = 4

@@ -13,7 +13,8 @@ from bot.embedded_redis import free_port
 from models.commands import Command
 from models.conversations import Conversation
 from models.messages import InboundMessage
-from tests.integration.test_commands_loop import call, hub_with_sim, loop_env, until
+from tests.integration.test_commands_loop import call, hub_with_sim, loop_env
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 COMPLAINT = "钱交了三个月了，收益呢？你们是不是骗子，把钱退给我"

@@ -6,9 +6,7 @@ robot in its group, and recovers (alert resolved) when the simulator answers aga
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import count
@@ -36,6 +34,7 @@ from models.conversations import Conversation, ConversationRobot
 from models.robots import Robot, RobotHealth
 from tests.conftest import CALLBACK_TOKEN
 from tests.jobs.deps import worker_deps
+from tests.waiting import until
 
 T = TypeVar("T")
 ROBOTS = ("wt-robot-1", "wt-robot-2")
@@ -82,17 +81,6 @@ async def env(db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock) -
                 await state.drain()
 
 
-async def until(what: str, check: Callable[[], Awaitable[T | None]], timeout_s: float = 5.0) -> T:
-    """The simulator answers asynchronously: poll the database until `check` is truthy, within a deadline."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.02)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 async def behave(env: Env, robot_id: str, result: dict[str, Any]) -> None:
     async with env.session.post(f"{env.sim_url}/_sim/robots/{robot_id}", json={"result": result}) as resp:
         assert resp.status == 200, await resp.text()
@@ -129,7 +117,7 @@ async def answered(env: Env, robot_id: str | None = None) -> Command:
         await command.refresh_from_db()
         return command if command.status is not CommandStatus.SENT else None
 
-    await until(f"the result of command {command.id}", done)
+    await until(f"the result of command {command.id}", done, timeout_s=5, every_s=0.02)
     assert (command.status, command.result_source) == (CommandStatus.SUCCEEDED, "callback")
     return command
 
