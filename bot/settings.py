@@ -193,7 +193,7 @@ class IngestSettings(_Section):
     dedup_window_s: float = Field(default=15.0, gt=0, le=600)
     message_id_horizon_s: float = Field(default=600.0, gt=0, le=86400)
     max_batch: int = Field(default=500, ge=1, le=5000)
-    commit_retry_s: float = Field(default=2.0, ge=0, le=2.8)  # WorkTool drops callbacks after 3 s
+    commit_retry_s: float = Field(default=1.5, ge=0, le=2.8)  # WorkTool drops callbacks after 3 s
     sweep_grace_s: float = Field(default=3.0, ge=0)
     # A longer spoken/rawSpoken (or unknown text field) is stored truncated, its length recorded.
     max_spoken_chars: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)

@@ -83,6 +83,10 @@ class IngestWriter:
         self._max_batch = max_batch
         self._on_committed = on_committed
         self._retry_budget_s = retry_budget_s
+        # How long the last failed commit took to fail (None once one succeeds): a batch whose callbacks
+        # have less budget left than that is answered 503 at once instead of after one more slow attempt.
+        self._failing_s: float | None = None
+        self._last_error = ""
         self._gather_turns = gather_turns
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -174,15 +178,28 @@ class IngestWriter:
         attempt = 0
         while True:
             attempt += 1
+            tried_at = time.perf_counter()
+            if (
+                attempt == 1
+                and self._failing_s is not None
+                and tried_at - started + self._failing_s > self._retry_budget_s
+            ):
+                log.error("ingest batch not tried: no time left to answer within the window; 503", size=len(part))
+                self._fail(part, IngestUnavailable(self._last_error or "database unavailable"))
+                return None
             try:
-                return await self._backend.commit(incoming)
+                plan = await self._backend.commit(incoming)
             except Exception as exc:  # noqa: BLE001 - the whole part rolled back: nothing of it is half-stored
                 if is_data_error(exc):
                     return exc
+                self._failing_s, self._last_error = time.perf_counter() - tried_at, redact(str(exc), limit=200)
                 # WorkTool never re-sends a message callback: ride out a short database outage (or a
-                # lost race with another ingest process) inside the platform's 3 s answer limit.
-                waited = time.perf_counter() - started
-                if waited + self._retry_delay(attempt) > self._retry_budget_s:
+                # lost race with another ingest process) inside the platform's 3 s answer limit. Another
+                # attempt is made only if it can end within the budget, judged by how long this one took
+                # (a database refusing connections can take a good part of a second to say so).
+                now = time.perf_counter()
+                waited, took = now - started, now - tried_at
+                if waited + self._retry_delay(attempt) + took > self._retry_budget_s:
                     # No traceback: an outage is not a code fault, and rendering one per batch (with its
                     # locals) held the event loop ~0.3-0.9 s, pushing queued callbacks past 2.5 s.
                     log.error(  # noqa: TRY400
@@ -191,12 +208,15 @@ class IngestWriter:
                         attempts=attempt,
                         error=redact(str(exc)),
                     )
-                    self._fail(part, IngestUnavailable(redact(str(exc), limit=200)))
+                    self._fail(part, IngestUnavailable(self._last_error))
                     return None
                 # Losing the write lock to the worker for a moment is routine on SQLite; anything else is not.
                 report = log.info if is_write_contention(exc) and attempt == 1 else log.warning
                 report("ingest batch failed; retrying", size=len(part), attempt=attempt, error=redact(str(exc)))
                 await asyncio.sleep(self._retry_delay(attempt, contended=is_write_contention(exc)))
+            else:
+                self._failing_s = None
+                return plan
 
     def _answer(self, part: list[_Item], plan: BatchPlan) -> None:
         self.batches += 1
