@@ -12,14 +12,16 @@ import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 import structlog
-from openai.types.chat import ChatCompletionMessageParam
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import Clock
+
+if TYPE_CHECKING:  # importing openai costs ~0.4 s of start-up; only an enabled LLM needs it
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = structlog.get_logger(__name__)
 KEY_PREFIX: Final = "hub:llm:cache:"

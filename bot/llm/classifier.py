@@ -11,12 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-import openai
 import structlog
-from openai.types.chat import ChatCompletionMessageParam
 from redis.asyncio import Redis
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -27,6 +25,10 @@ from bot.llm.ledger import Usage, record_usage, tokens_used
 from bot.llm.prompt import Answer, InvalidAnswer, TypeChoice, build_messages, parse_answer
 from bot.metrics import observe_llm
 from bot.settings import LlmSettings
+
+if TYPE_CHECKING:  # openai is imported when a client is made: ~0.4 s of start-up every process would pay
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = structlog.get_logger(__name__)
 PURPOSE: Final = "classify"
@@ -45,6 +47,8 @@ class LlmVerdict:
 
 def is_transient(exc: BaseException) -> bool:
     """Worth another attempt: timeouts, connection errors, 429 and 5xx. Other 4xx will not change."""
+    import openai  # noqa: PLC0415 - already loaded: an exception from the client got us here
+
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         return True
     return isinstance(exc, openai.APIStatusError) and (exc.status_code == 429 or exc.status_code >= 500)
@@ -75,6 +79,8 @@ class LlmClassifier:
         self._owns_client = client is None
         self._client = client
         if client is None and self.enabled:
+            import openai  # noqa: PLC0415 - only a process with the LLM enabled pays for the import
+
             api_key = settings.api_key.get_secret_value() if settings.api_key else "none"
             self._client = openai.AsyncOpenAI(
                 base_url=settings.base_url, api_key=api_key, timeout=settings.timeout_s, max_retries=0
@@ -111,6 +117,8 @@ class LlmClassifier:
         if not self._breaker.allow():
             log.info("llm skipped", reason="circuit open")
             return None
+        import openai  # noqa: PLC0415 - loaded with the client (enabled, not skipped)
+
         try:
             answer = await self._ask(messages, choices)
         except (openai.OpenAIError, InvalidAnswer) as exc:
@@ -187,6 +195,8 @@ class LlmClassifier:
     async def _attempt(self, messages: list[ChatCompletionMessageParam], choices: Sequence[TypeChoice]) -> Answer:
         """One request; its ledger row is written whatever happens."""
         assert self._client is not None
+        import openai  # noqa: PLC0415 - loaded with the client
+
         settings = self._settings
         row = self._row()
         started = time.monotonic()

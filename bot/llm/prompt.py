@@ -10,10 +10,12 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if TYPE_CHECKING:  # importing openai costs ~0.4 s of start-up; only an enabled LLM needs it
+    from openai.types.chat import ChatCompletionMessageParam
 
 MAX_TEXT_CHARS: Final = 1000
 MAX_CONTEXT_LINES: Final = 10
