@@ -3,17 +3,18 @@ user-response state (DESIGN §3.5, seed plan §9.1)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from tortoise.transactions import in_transaction
 
 from bot import limits
 from bot.api.auth import CALLER, requires
 from bot.api.envelope import ApiError, ok, read_body
-from bot.api.params import DbId, id_param, path_id
+from bot.api.params import MAX_ID, id_param, path_id
 from bot.api.routes import newest_page
 from bot.api.sessions import parse_session_id
 from bot.tasks.service import TaskEffects, TaskError, TaskService
@@ -23,6 +24,27 @@ from models.tasks import OPEN_TASK_STATUSES, AfterSalesTask, TaskStatus, UserRes
 routes = web.RouteTableDef()
 TASKS: Final = web.AppKey("tasks", TaskService)
 PRIORITIES = Literal["low", "normal", "high", "urgent"]
+# The plan's own examples spell ids as strings ("task_001"): digits after the field's own prefix, or plain
+# digits, name the row of that number. Anything else is not an id (400); a well-formed id that names no row
+# is a 404, also when it is beyond the largest row id.
+_LOOSE_ID: Final = re.compile(r"(?:(?P<prefix>[a-z]+)[_-])?(?P<digits>[0-9]{1,30})")
+
+
+def _loose_id(prefixes: tuple[str, ...]) -> BeforeValidator:
+    def parse(value: object) -> object:
+        if isinstance(value, str):
+            found = _LOOSE_ID.fullmatch(value.strip())
+            if found is None or (found["prefix"] is not None and found["prefix"] not in prefixes):
+                spelled = " or ".join(f'"{p}_12"' for p in prefixes)
+                raise ValueError(f"an id is a number, a string of digits or {spelled}")
+            return int(found["digits"])
+        return value
+
+    return BeforeValidator(parse)
+
+
+TaskId = Annotated[int, _loose_id(("task",)), Field(ge=1)]
+ConversationId = Annotated[int, _loose_id(("conversation", "conv", "group")), Field(ge=1)]
 
 
 class AssignRequest(BaseModel):
@@ -30,8 +52,8 @@ class AssignRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    task_id: DbId | None = None
-    conversation_id: DbId | None = None
+    task_id: TaskId | None = None
+    conversation_id: ConversationId | None = None
     session_id: str | None = Field(default=None, pattern=r"^[0-9]{1,19}-[0-9]{1,19}$")
     user: str | None = Field(default=None, min_length=1, max_length=limits.NAME_CHARS)
     task_type: str | None = Field(default=None, min_length=1, max_length=limits.KIND_CHARS)
@@ -109,7 +131,7 @@ async def _conversation_of(body: AssignRequest) -> int:
     if conversation_id is None:
         parsed = parse_session_id(body.session_id or "")
         conversation_id = parsed[0] if parsed is not None else None
-    if conversation_id is None or not await Conversation.exists(id=conversation_id):
+    if conversation_id is None or conversation_id > MAX_ID or not await Conversation.exists(id=conversation_id):
         raise ApiError(404, f"conversation {conversation_id} does not exist", error="not_found")
     return conversation_id
 
@@ -127,6 +149,8 @@ async def auto_assign(request: web.Request) -> web.Response:
     actor = request[CALLER].name
     effects = TaskEffects()
     now = service.clock.now()
+    if body.task_id is not None and body.task_id > MAX_ID:
+        raise ApiError(404, f"task {body.task_id} does not exist", error="not_found")
     conversation_id = None if body.task_id is not None else await _conversation_of(body)
     try:
         async with in_transaction() as conn:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Final, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot import limits
 from bot.api.auth import CALLER, requires
@@ -16,12 +16,21 @@ from bot.understanding.fallback import classify_with_fallback
 from bot.understanding.intervention import judge
 
 routes = web.RouteTableDef()
+# The plan's examples (and chat-completion habits) call our robot "assistant".
+ROLE_SPELLINGS: Final = {"assistant": "robot", "bot": "robot"}
+
+
+def _role(value: object) -> object:
+    return ROLE_SPELLINGS.get(value, value) if isinstance(value, str) else value
+
+
+Role = Annotated[Literal["user", "staff", "operator", "manager", "robot"], BeforeValidator(_role)]
 
 
 class ContextBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    role: Literal["user", "staff", "operator", "manager", "robot"]
+    role: Role
     content: str = Field(max_length=5000)
     sender_name: str = ""
 
@@ -31,7 +40,7 @@ class IdentifyRequest(BaseModel):
 
     message: str = Field(min_length=1, max_length=5000)
     context: list[ContextBody] = Field(default_factory=list, max_length=50)
-    sender_role: Literal["user", "staff", "operator", "manager", "robot"] = "user"
+    sender_role: Role = "user"
     sender_name: str = Field(default="", max_length=limits.NAME_CHARS)
 
 

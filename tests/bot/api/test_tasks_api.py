@@ -60,6 +60,33 @@ async def test_auto_assign_creates_a_task_and_answers_like_the_plan(client: Clie
     assert await Command.filter(purpose="after_sales").count() == 1
 
 
+async def test_auto_assign_takes_the_plans_id_spellings(client: Client, clock: FrozenClock) -> None:
+    """Ids as numbers, numeric strings or the plan's "task_001"; an id naming nothing is a 404, not a 400."""
+    conversation_id = await group(clock)
+    status, payload = await post(
+        client,
+        "/api/after-sales/auto-assign",
+        {"conversation_id": f"conv_{conversation_id:03d}", "user": "号主A", "task_type": "扫码"},
+    )
+    assert status == 200, payload
+    task = await AfterSalesTask.get(id=payload["data"]["task_id"])
+    await AfterSalesTask.filter(id=task.id).update(assignee=None)  # waiting again: assignable by id
+    status, payload = await post(client, "/api/after-sales/auto-assign", {"task_id": f"task_{task.id:03d}"})
+    assert (status, payload["data"]["task_id"]) == (200, task.id), payload
+    status, payload = await post(client, "/api/after-sales/auto-assign", {"task_id": str(task.id)})
+    assert (status, payload["error"]) == (409, "conflict")  # found it: it is assigned now
+    for missing in ("task_999", "999", 999, "9" * 29):
+        status, payload = await post(client, "/api/after-sales/auto-assign", {"task_id": missing})
+        assert (status, payload["error"]) == (404, "not_found"), missing
+    status, payload = await post(
+        client, "/api/after-sales/auto-assign", {"conversation_id": "998", "user": "号主A", "task_type": "扫码"}
+    )
+    assert (status, payload["error"]) == (404, "not_found")
+    for bad in ("alert_1", "task_", "一", "1.5", True, 1.0):
+        status, payload = await post(client, "/api/after-sales/auto-assign", {"task_id": bad})
+        assert (status, payload["error"]) == (400, "invalid_request"), bad
+
+
 async def test_listing_filters_and_closing(client: Client, clock: FrozenClock) -> None:
     conversation_id = await group(clock)
     ids = []
@@ -137,7 +164,7 @@ async def test_user_response_state(client: Client, clock: FrozenClock) -> None:
         ({"conversation_id": 1}, "user: the owner"),
         ({"conversation_id": 1, "user": "号主A"}, "give task_type or the user's text"),
         ({"task_id": 1, "user": "号主A"}, "with task_id, give nothing else"),
-        ({"conversation_id": "1", "user": "号主A", "text": "x"}, "conversation_id"),
+        ({"conversation_id": "one", "user": "号主A", "text": "x"}, "conversation_id"),
         ({"conversation_id": 1, "user": "号主A", "text": "x", "color": "red"}, "color"),
         ({"conversation_id": 1, "user": "号主A", "text": "x", "priority": "asap"}, "priority"),
     ],

@@ -52,6 +52,26 @@ async def test_identify_type_uses_the_context(client: Client) -> None:
     assert (await resp.json())["data"]["type"] == "chat_response"
 
 
+async def test_identify_type_takes_the_plans_assistant_role(client: Client) -> None:
+    """The plan's own example: `assistant` in the context is our robot (it @s and asks like one)."""
+    body = {
+        "message": "我无法认证视频号",
+        "context": [
+            {"role": "user", "content": "我的视频号发不了作品"},
+            {"role": "assistant", "content": "需要扫码认证吗？"},
+        ],
+    }
+    resp = await client.post("/api/messages/identify-type", json=body, headers=STAFF)
+    payload = await resp.json()
+    assert resp.status == 200, payload
+    assert payload["data"]["type"] == "chat_after_sales"
+    resp = await client.post(
+        "/api/messages/identify-type", json={"message": "您好", "sender_role": "assistant"}, headers=STAFF
+    )
+    payload = await resp.json()
+    assert (resp.status, payload["data"]["intervention"]["reason"]) == (200, "our own robot")
+
+
 @pytest.mark.parametrize(
     ("body", "words"),
     [
