@@ -63,7 +63,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 pytest: install ensure-postgres
-	timeout -k 30 $(TEST_TIMEOUT_S) $(VENV)/bin/pytest
+	timeout -k 30 $(TEST_TIMEOUT_S) $(VENV)/bin/pytest --durations=25
 
 test: lint typecheck pytest
 
