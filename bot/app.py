@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from bot.access_log import access_log_middleware
+from bot.accounts.session import setup_sessions
 from bot.alerts.service import AlertService
 from bot.api.alerts import ALERTS
 from bot.api.alerts import routes as alert_routes
@@ -134,6 +135,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SETTINGS] = settings
     app[API_TOKENS] = settings.api.tokens
     app[CLOCK] = clock or SystemClock()
+    setup_sessions(app, settings)  # console login cookies, checked by the API's `requires` too
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(rules_ctx)

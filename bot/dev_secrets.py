@@ -1,7 +1,8 @@
 """Secrets for a local run: when env sets none, generate them once under `data/secrets/` and reuse them.
 
-Production sets HUB__WORKTOOL__CALLBACK_TOKEN and HUB__API__TOKENS; this only keeps `make run` working
-on a fresh machine, with stable tokens across restarts (a robot's bound callback URL keeps working).
+Production sets HUB__WORKTOOL__CALLBACK_TOKEN, HUB__API__TOKENS and HUB__CONSOLE__SESSION_SECRET; this only
+keeps `make run` working on a fresh machine, with stable tokens across restarts (a robot's bound callback URL
+keeps working, console logins survive a restart).
 """
 
 from __future__ import annotations
@@ -44,4 +45,9 @@ def with_dev_secrets(settings: Settings, *, announce: bool = True) -> Settings:
         token = ApiToken(token=SecretStr(_read_or_create(path)), role="admin", name="local-admin")
         api = api.model_copy(update={"tokens": (token,)})
         say("HUB__API__TOKENS not set; using a generated local admin token", file=str(path))
-    return settings.model_copy(update={"worktool": worktool, "api": api})
+    console = settings.console
+    if console.session_secret is None:  # the console's cookies: stable across restarts and processes
+        path = secrets_dir / "session_secret"
+        console = console.model_copy(update={"session_secret": SecretStr(_read_or_create(path))})
+        say("HUB__CONSOLE__SESSION_SECRET not set; using a generated local secret", file=str(path))
+    return settings.model_copy(update={"worktool": worktool, "api": api, "console": console})

@@ -52,6 +52,7 @@ LLM_MODEL_CHARS: Final = 128
 REASON_CHARS: Final = 255  # a note or reason in words (cancel note, close reason, assignment reason)
 IDEMPOTENCY_KEY_CHARS: Final = 255  # a command's reply key plus `#part`
 API_IDEMPOTENCY_KEY_CHARS: Final = 200  # what a caller may send: leaves room for the `api:` prefix and `#part`
+PASSWORD_HASH_CHARS: Final = 255  # an argon2id PHC string (~100 chars with the default parameters)
 
 # -- composite keys: built from the parts above, so they hold the longest parts -----------------------
 ALERT_KEY_CHARS: Final = KIND_CHARS + 1 + ID_DIGITS + 1 + NAME_CHARS  # kind:conversation:subject

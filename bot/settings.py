@@ -38,6 +38,7 @@ SECRET_PATHS: Final = frozenset(
         ("alerts", "webhook", "key"),
         ("alerts", "aliyun", "access_key_secret"),
         ("alerts", "tencent", "secret_key"),
+        ("console", "session_secret"),
     }
 )
 
@@ -375,6 +376,26 @@ class LoggingSettings(_Section):
         return value
 
 
+class ConsoleSettings(_Section):
+    """The web console's accounts and sessions (bot/accounts/): cookies, expiry, login throttling."""
+
+    # env only: HUB__CONSOLE__SESSION_SECRET (or __FILE); any text of 32+ characters, the cookie key is derived
+    # from it. Every web process must share it. A local run generates one under <data_dir>/secrets/.
+    session_secret: SecretStr | None = Field(default=None, min_length=32)
+    session_hours: float = Field(default=12, gt=0, le=24 * 31)  # a login lasts at most this long ...
+    idle_minutes: float = Field(default=120, gt=0)  # ... and ends sooner after this long without a request
+    min_password_chars: int = Field(default=10, ge=8, le=256)
+    # Failed logins counted in Redis over `login_window_s` (shared by every web process): past either limit,
+    # logins for that name / from that IP are refused until the oldest failure leaves the window.
+    login_failures_per_name: int = Field(default=5, ge=1)
+    login_failures_per_ip: int = Field(default=20, ge=1)
+    login_window_s: float = Field(default=900, gt=0)
+    # argon2id parameters: "owasp" (t=2, 19 MiB, p=1; ~75 ms here), "rfc9106_low_memory" (t=3, 64 MiB, p=4;
+    # ~450 ms). Hashes made with other parameters are re-hashed at the next login. "insecure_fast_for_tests"
+    # exists for the test suite only: it makes hashes anyone can brute-force.
+    password_hashing: Literal["owasp", "rfc9106_low_memory", "insecure_fast_for_tests"] = "owasp"  # noqa: S105
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
     data_dir: str = "data"
@@ -392,6 +413,7 @@ class Settings(_Section):
     alerts: AlertSettings = AlertSettings()
     reports: ReportSettings = ReportSettings()
     health: HealthSettings = HealthSettings()
+    console: ConsoleSettings = ConsoleSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def robot(self, robot_id: str) -> RobotSettings | None:

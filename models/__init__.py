@@ -15,4 +15,5 @@ MODEL_MODULES: Final = (
     "models.llm",
     "models.alerts",
     "models.tasks",
+    "models.accounts",
 )
