@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.understanding.ruleset import load_ruleset
-from scripts.bench_rules import main
+from scripts.bench_rules import load_labelled, main, report_split, select
 from tests.conftest import REPO
 
 LINES: list[dict[str, Any]] = [
@@ -123,3 +123,50 @@ def test_the_shipped_rules_load_and_their_examples_pass() -> None:
     assert len(ruleset.message_types.types) == 15
     assert ruleset.intervention.examples
     assert ruleset.replies.examples
+
+
+ISSUE_17: list[dict[str, Any]] = [
+    {  # a remark between staff while an owner's complaint is open
+        "id": "r1",
+        "sender_role": "manager",
+        "sender": "张经理",
+        "text": "小王，下午的周会材料整理一下发我",
+        "context": [{"role": "user", "sender": "刘姐", "content": "质量太差了"}],
+        "type": "staff_other",
+        "intervention": "no_staff_needed",
+        "addressee": "staff",
+    },
+    {"id": "p1", "sender_role": "user", "text": "谢谢", "type": "chat_daily", "tone": "positive"},
+    {"id": "c1", "sender_role": "user", "text": "我要退款", "type": "chat_complaint"},
+    {"id": "c2", "sender_role": "user", "text": "大家早上好", "type": "chat_complaint"},  # missed on purpose
+]
+
+
+def test_the_issue_17_figures_and_a_baseline_in_the_same_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "issue17.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in ISSUE_17), encoding="utf-8")
+    code, out = run(capsys, str(path), "--baseline", "HEAD", "--seconds", "0.01")
+    assert code == 0, out
+    assert "baseline: the engine and rules at HEAD" in out
+    row = next(line for line in out.splitlines() if line.startswith("complaint recall"))
+    assert row.split()[-4:-2] == ["50.0%", "(1/2)"]  # now; the same figure before it, as HEAD is these rules
+    assert row.split()[2:4] == ["50.0%", "(1/2)"]
+    assert "complaint precision " in out
+    assert "positives flagged as complaints" in out
+    assert "false staff_took_over on remarks between staff" in out
+    assert "before, with context:" in out
+
+
+def test_test_split_errors_are_not_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(ISSUE_17[3], ensure_ascii=False) + "\n", encoding="utf-8")
+    items = select(load_labelled([path]), "all")
+    ruleset = load_ruleset(REPO / "rules")
+    figures, checks = report_split("test", items, ruleset, None, 0, show_errors=False)
+    out = capsys.readouterr().out
+    assert "c2 (user)" not in out
+    assert "test errors are never read" in out
+    assert figures.complaint_recall == (0, 1)
+    assert any(line.startswith("FAIL  complaint recall 0.0%") for line in checks)
