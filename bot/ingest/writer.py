@@ -46,7 +46,7 @@ def backend_for(database_url: str, window: timedelta, external_id_horizon: timed
     if database_url.startswith("sqlite://"):
         path = database_url.removeprefix("sqlite://").split("?", 1)[0]
         return SqliteIngestBackend(path, recent)
-    return PostgresIngestBackend(recent)
+    return PostgresIngestBackend(database_url, recent)
 
 
 class IngestUnavailable(Exception):
