@@ -41,12 +41,26 @@ class Takeover(_Strict):
         return check_regex(value)
 
 
+class AddresseeRules(_Strict):
+    """Whom a staff/operator message addresses (bot/understanding/addressee.py); names and aliases come from
+    people.yaml."""
+
+    colleague_titles: tuple[str, ...] = ("经理", "主管", "组长", "领导")
+    group_words: tuple[str, ...] = ("大家", "各位", "所有人")
+    internal_words: tuple[str, ...] = ()
+    customer_words: tuple[str, ...] = ("您", "亲")
+
+
+Addressee = Literal["user", "staff", "other_user", "group", "nobody"]
+
+
 class InterventionExample(_Strict):
     text: str = Field(min_length=1)
     role: Role = "user"
     sender: str = ""
     context: tuple[ContextLine, ...] = ()
     expect: Case
+    addressee: Addressee | None = None  # checked too when given
 
 
 class InterventionFile(_Strict):
@@ -55,6 +69,7 @@ class InterventionFile(_Strict):
     needs_after_sales: TypeCase
     staff_took_over: Takeover
     handled_phrases: tuple[str, ...] = ("已处理", "接手")
+    addressee: AddresseeRules = AddresseeRules()
     examples: tuple[InterventionExample, ...] = ()
 
 

@@ -94,8 +94,55 @@ class MessageTypeRule(_Strict):
     examples: tuple[Example, ...] = ()
 
 
+class WordGroup(_Strict):
+    weight: float = Field(gt=0, le=1)
+    words: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("words")
+    @classmethod
+    def _no_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not v.strip() for v in value):
+            raise ValueError("empty word")
+        return value
+
+
+class Sentiment(_Strict):
+    """A lexicon of dissatisfaction and praise that counts across types: a message's negative score is a clue
+    for `negative_type`, its positive score a clue for `positive_type` and evidence against `positive_lowers`.
+    A word right after a negator flips (不满意, 一点都不差); an intensifier next to it strengthens it (太差, 慢死了).
+    Single-character words (差, 烂, 慢) count only where jieba does not read them as part of another word
+    (差不多, 出差, 慢慢来)."""
+
+    roles: tuple[Role, ...] = ("user",)
+    negative: tuple[WordGroup, ...] = ()
+    positive: tuple[WordGroup, ...] = ()
+    neutral: tuple[str, ...] = Field(default=(), description="look-alikes that are neither (不好意思, 差不多)")
+    negators: tuple[str, ...] = ("不", "没")
+    not_negations: tuple[str, ...] = Field(
+        default=(), description="in the clause, these make it a demand, not a negation (别敷衍, 不要拖)"
+    )
+    negation_window: int = Field(default=3, ge=0, le=10, description="characters before a word, same clause")
+    intensifiers_before: tuple[str, ...] = ()
+    intensifiers_after: tuple[str, ...] = ()
+    intensity: float = Field(default=0.5, ge=0, le=1, description="an intensifier closes this share of 1 - w")
+    negative_type: str = "chat_complaint"
+    negative_scale: float = Field(default=1.0, gt=0, le=1)
+    aimed_elsewhere: tuple[str, ...] = Field(default=(), description="the negativity is about these, not us")
+    aimed_at_us: tuple[str, ...] = Field(
+        default=(), description="...unless one of these names us; then negativity counts in full (no scale)"
+    )
+    elsewhere_against: float = Field(
+        default=0.5, ge=0, le=1, description="negativity about elsewhere lowers the complaint type this much"
+    )
+    positive_type: str = "chat_daily"
+    positive_scale: float = Field(default=1.0, gt=0, le=1)
+    positive_lowers: tuple[str, ...] = ("chat_complaint",)
+    against_scale: float = Field(default=1.0, ge=0, le=1, description="share of the positive score taken off")
+
+
 class MessageTypesFile(_Strict):
     fallback_confidence: float = Field(default=0.3, gt=0, lt=1)
+    sentiment: Sentiment | None = None
     types: tuple[MessageTypeRule, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -112,6 +159,11 @@ class MessageTypesFile(_Strict):
             for example in t.examples:
                 if example.expect is not None and example.expect not in codes:
                     raise ValueError(f"{t.code}: example expects unknown type {example.expect!r}")
+        if self.sentiment is not None:
+            named = (self.sentiment.negative_type, self.sentiment.positive_type, *self.sentiment.positive_lowers)
+            unknown = sorted(set(named) - set(codes))
+            if unknown:
+                raise ValueError(f"sentiment names unknown type(s) {unknown}")
         return self
 
 

@@ -16,6 +16,8 @@ from typing import Final
 import jieba
 
 from bot.rules.message_types import CATEGORY_ROLES, MatchRule, MessageTypeRule, MessageTypesFile
+from bot.understanding.addressee import AddresseeFinder
+from bot.understanding.sentiment import Lexicon, Reading
 
 MENTION: Final = re.compile(r"@([^\s@\u2005\u00a0,，:：。!！?？]+)")
 ADDRESSERS: Final = frozenset({"staff", "operator", "manager", "robot"})
@@ -123,12 +125,15 @@ def _addressed(msg: MessageInput, within_s: float) -> bool:
 @dataclass
 class Engine:
     rules: MessageTypesFile
+    addressing: AddresseeFinder | None = None  # whom staff/operator messages address (names from people.yaml)
     types: dict[str, MessageTypeRule] = field(init=False)
     _by_role: dict[str, tuple[_Compiled, ...]] = field(init=False)
     _needs_tokens: dict[str, bool] = field(init=False)
     _fallback: dict[str, MessageTypeRule] = field(init=False)
+    _lexicon: Lexicon | None = field(init=False)
 
     def __post_init__(self) -> None:
+        self._lexicon = Lexicon(self.rules.sentiment) if self.rules.sentiment is not None else None
         self.types = {t.code: t for t in self.rules.types}
         self._fallback = {t.category: t for t in self.rules.types if t.fallback}
         by_role: dict[str, list[_Compiled]] = {}
@@ -161,6 +166,18 @@ class Engine:
             reasons.setdefault(rule.type_code, []).append(f"{rule.label} matched {hit}")
             if rule.at_within_s is not None:
                 from_context.add(rule.type_code)
+        against: dict[str, str] = {}
+        if self._lexicon is not None and msg.role in self._lexicon.roles:
+            reading = self._lexicon.read(lowered)
+            if reading is not None:
+                self._weigh(reading, scores, reasons, against)
+        if self.addressing is not None and msg.role in ADDRESSERS and msg.role != "robot" and scores:
+            to = self.addressing.find(text, None)
+            if to.addressee == "staff":  # a remark to a colleague is none of the types that address owners
+                fallback = self._fallback[self.category_of(msg.role)]
+                ruled = max(scores, key=lambda code: scores[code])
+                reason = f"addressed to a colleague: {to.reason} (the rules said {ruled} {scores[ruled]:.2f})"
+                return Classification(fallback.code, fallback.name, fallback.category, 0.9, reason, "rules")
         if not scores:
             fallback = self._fallback[self.category_of(msg.role)]
             return Classification(
@@ -176,12 +193,44 @@ class Engine:
         runner_up = max((s for c, s in scores.items() if c != best), default=0.0)
         # A close second lowers confidence: the rules disagree.
         confidence = scores[best] * (1.0 - 0.5 * runner_up)
-        reason = "; ".join(reasons[best])
+        reason = "; ".join(reasons.get(best, ()))
+        if best in against:
+            reason += f"; against: {against[best]}"
         if runner_up:
             second = max((c for c in scores if c != best), key=lambda c: scores[c])
             reason += f" (also {second} {scores[second]:.2f})"
         source = "context" if best in from_context else "rules"
         return Classification(mtype.code, mtype.name, mtype.category, round(confidence, 3), reason, source)
+
+    def _weigh(
+        self, reading: Reading, scores: dict[str, float], reasons: dict[str, list[str]], against: dict[str, str]
+    ) -> None:
+        """The lexicon's reading as evidence across types: negativity for the complaint type (unless it is about
+        the platform or the numbers), praise for the positive type and against the types it lowers."""
+        config = self._lexicon.config if self._lexicon is not None else None
+        if config is None:
+            return
+        if reading.negative and reading.elsewhere is None:
+            code = config.negative_type
+            weight = reading.negative * (1.0 if reading.at_us else config.negative_scale)
+            scores[code] = 1.0 - (1.0 - scores.get(code, 0.0)) * (1.0 - weight)
+            aimed = f" at '{reading.at_us}'" if reading.at_us else ""
+            reasons.setdefault(code, []).append(f"dissatisfaction {reading.words(False)}{aimed} ({weight:.2f})")
+        elif reading.negative and config.negative_type in scores:
+            factor = 1.0 - config.elsewhere_against
+            scores[config.negative_type] *= factor
+            against[config.negative_type] = f"the discontent is about '{reading.elsewhere}', not us (×{factor:.2f})"
+        if reading.positive and reading.elsewhere is None:
+            code = config.positive_type
+            weight = reading.positive * config.positive_scale
+            scores[code] = 1.0 - (1.0 - scores.get(code, 0.0)) * (1.0 - weight)
+            praise = reading.words(True)
+            reasons.setdefault(code, []).append(f"praise {praise} ({weight:.2f})")
+            for lowered_code in config.positive_lowers:
+                if lowered_code in scores:
+                    factor = 1.0 - reading.positive * config.against_scale
+                    scores[lowered_code] *= factor
+                    against[lowered_code] = f"praise {praise} (×{factor:.2f})"
 
 
 def _compile(mtype: MessageTypeRule, n: int, rule: MatchRule) -> _Compiled:

@@ -95,6 +95,10 @@ def _takeover(
     if msg.role in takeover.roles and (classification.type in takeover.types or handled is not None):
         what = f"marked '{handled}'" if handled is not None else classification.type_name
         item = open_item(msg.context, msg.at, rules, engine)
+        if engine.addressing is not None and (item is not None or open_elsewhere is not None):
+            to = engine.addressing.find(msg.text, item.sender if item is not None else "")
+            if to.elsewhere:
+                return Intervention("no_staff_needed", False, f"not to the user: {to.reason}", "low")
         if item is not None:
             excerpt = item.text if len(item.text) <= 20 else item.text[:20] + "…"
             who = f"{item.sender}: " if item.sender else ""

@@ -22,9 +22,11 @@ from bot.rules.health import HealthFile, load_health
 from bot.rules.intervention import InterventionFile, load_intervention
 from bot.rules.loading import RuleFileError, _line_of
 from bot.rules.message_types import CATEGORY_ROLES, ContextLine, MessageTypesFile, load_message_types
+from bot.rules.people import PeopleFile, load_people
 from bot.rules.replies import RepliesFile, load_replies
+from bot.understanding.addressee import AddresseeFinder
 from bot.understanding.engine import Classification, ContextMessage, Engine, MessageInput
-from bot.understanding.intervention import Intervention, judge
+from bot.understanding.intervention import Intervention, judge, open_item
 from bot.understanding.replies import decide_reply
 
 FILES: Final = (
@@ -34,6 +36,7 @@ FILES: Final = (
     "alerts.yaml",
     "assignment.yaml",
     "health.yaml",
+    "people.yaml",  # names and aliases: whom staff address (the directory itself is read at start-up)
 )
 
 
@@ -123,7 +126,17 @@ def self_test(ruleset: RuleSet) -> list[str]:
             where = _where(path, ("examples", e))
             failures.append(
                 f"{where}: examples.{e}: «{case.text}» ({classification.type}) is {verdict.case}, not {case.expect}"
+                f" ({verdict.reason or classification.reason})"
             )
+        finder = ruleset.engine.addressing
+        if case.addressee is not None and finder is not None:
+            item = open_item(msg.context, None, ruleset.intervention, ruleset.engine)
+            to = finder.find(case.text, (item.sender if item is not None else "") if msg.context else None)
+            if to.addressee != case.addressee:
+                where = _where(path, ("examples", e, "addressee"))
+                failures.append(
+                    f"{where}: examples.{e}: «{case.text}» addresses {to.addressee}, not {case.addressee} ({to.reason})"
+                )
     path = directory / "replies.yaml"
     for e, reply in enumerate(ruleset.replies.examples):
         rtype = ruleset.engine.types.get(reply.type)
@@ -163,6 +176,7 @@ def load_ruleset(directory: Path) -> RuleSet:
         ("alerts.yaml", load_alerts),
         ("assignment.yaml", load_assignment),
         ("health.yaml", load_health),
+        ("people.yaml", load_people),
     ):
         try:
             loaded[name] = loader(directory / name)
@@ -182,6 +196,9 @@ def load_ruleset(directory: Path) -> RuleSet:
     assert isinstance(assignment, AssignmentFile)
     health = loaded["health.yaml"]
     assert isinstance(health, HealthFile)
+    people = loaded["people.yaml"]
+    assert isinstance(people, PeopleFile)
+    names = [n for person in people.people if person.active for n in (person.name, *person.aliases)]
     problems = list(_cross_checks(directory, types, intervention, replies, alerts))
     if problems:
         raise RuleFileError("\n".join(problems))
@@ -189,8 +206,9 @@ def load_ruleset(directory: Path) -> RuleSet:
     for name in FILES:
         path = directory / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
+    engine = Engine(types, AddresseeFinder(intervention.addressee, names))
     ruleset = RuleSet(
-        digest.hexdigest()[:12], directory, types, intervention, replies, Engine(types), alerts, assignment, health
+        digest.hexdigest()[:12], directory, types, intervention, replies, engine, alerts, assignment, health
     )
     failures = self_test(ruleset)
     if failures:
