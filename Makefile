@@ -16,7 +16,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEST_TIMEOUT_S ?= 1080
 
-.PHONY: help install install-prod run test lint typecheck pytest bench bench-alerts bench-worker ensure-postgres migrations clean
+.PHONY: help install install-prod run test lint typecheck pytest bench bench-alerts bench-worker load ensure-postgres migrations clean
 
 help:
 	@echo "make run    - install, migrate and run the service (embedded defaults: SQLite, local Redis)"
@@ -24,6 +24,7 @@ help:
 	@echo "make install-prod - runtime dependencies only (no dev tools, no embedded Redis) into VENV (default .venv)"
 	@echo "make bench  - ingest benchmark against a bare aiohttp handler"
 	@echo "make bench-alerts - alert benchmark: 10,000 open alerts (step lateness, exactly once, worker RSS)"
+	@echo "make load   - load test of the real stack (hub run's shape: SQLite, 500 callbacks/s for 60 s; LOAD_ARGS=...)"
 	@echo "make bench-worker - worker benchmark: 3,000 realistic messages drained by 1 and 2 workers, SQLite and PostgreSQL"
 
 .tools/bin/uv:
@@ -73,6 +74,11 @@ bench: install
 
 bench-alerts: install
 	$(PY) scripts/bench_alerts.py
+
+# scripts/load.py --help: --servers N --workers M --db sqlite|postgres --rate R --duration S
+LOAD_ARGS ?= --servers 1 --workers 1 --db sqlite --rate 500 --duration 60
+load: install
+	$(PY) scripts/load.py $(LOAD_ARGS)
 
 bench-worker: install ensure-postgres
 	$(PY) scripts/bench_worker.py --workers 1,2 --postgres
