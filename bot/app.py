@@ -30,6 +30,7 @@ from bot.callbacks.routes import routes as callback_routes
 from bot.clock import Clock, SystemClock
 from bot.commands.outcomes import Outcomes
 from bot.commands.service import Commands
+from bot.console import setup_console
 from bot.db import open_db
 from bot.ingest.writer import IngestWriter, backend_for
 from bot.keys import CLOCK, COMMANDS, DIRECTORY, ENQUEUER, LLM, OUTCOMES, REDIS, RULES, SETTINGS, WRITER
@@ -152,4 +153,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     setup_metrics(app)  # GET /metrics, protected unless metrics.protected is false
     setup_docs(app, settings)  # /openapi.json (parsed once, servers from server.public_url), /api/docs
     setup_wecom(app)  # after rules_ctx (the alerts service): running acknowledgements drain first
+    setup_console(app)  # the web console's pages and live events (bot/console/), after the sessions
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -38,6 +39,10 @@ class RuleStore:
         self._stamps = self._mtimes()
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
+        # For the console's rules page (bot/console/rules.py): when the running set was loaded, and the
+        # last reload that was refused (when, and its error), cleared once a reload applies.
+        self.loaded_at = datetime.now(UTC)
+        self.last_refused: tuple[datetime, str] | None = None
         log.info("rules loaded", version=self._current.version, summary=diff_summary(None, self._current))
 
     @property
@@ -64,11 +69,13 @@ class RuleStore:
                     "rules reload refused; the running set stays", actor=actor, version=old.version, error=str(exc)
                 )
                 count_reload("refused")
+                self.last_refused = (datetime.now(UTC), str(exc))
                 return ReloadResult(False, old.version, old.version, "", str(exc))
             if new.version == old.version:
                 count_reload("unchanged")
                 return ReloadResult(False, old.version, old.version, "no change")
             self._current = new
+            self.loaded_at, self.last_refused = datetime.now(UTC), None
             diff = diff_summary(old, new)
             log.info("rules reloaded", actor=actor, version=new.version, previous=old.version, diff=diff)
             count_reload("applied")

@@ -1,0 +1,190 @@
+"""The console's pages through the real app: login, every page per role (the API's rules), escaping,
+the alert forms (CSRF, actor, roles), CSV export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bot.clock import FrozenClock
+from bot.console.common import CONSOLE_ROLE
+from models.alerts import Alert, AlertEvent, AlertStatus
+from tests.console.conftest import add_alert, add_conversation, add_message, csrf_of, log_in
+
+Client = TestClient[Any, Any]
+STAFF_PAGES = ("/board", "/alerts", "/conversations/group", "/conversations/private", "/robots", "/rules")
+OPEN_PATHS = {"/", "/login", "/password", "/logout", "/events"}  # /events is guarded; listed for the check below
+
+
+async def test_every_console_route_is_guarded_by_a_role(console: Client) -> None:
+    unguarded = set()
+    for route in console.app.router.routes():
+        info = route.resource.canonical if route.resource else ""
+        if info.startswith(("/api/", "/worktool/", "/wecom/", "/static/")) or route.method == "HEAD":
+            continue
+        name = route.name or ""
+        if name.startswith("console.") and not hasattr(route.handler, CONSOLE_ROLE):
+            unguarded.add(info)
+    assert unguarded == {"/", "/login", "/password", "/logout"}
+
+
+async def test_pages_need_a_login_then_the_apis_role(console: Client) -> None:
+    home = await console.get("/", allow_redirects=False)
+    assert (home.status, home.headers["Location"]) == (302, "/login")
+    for path in (*STAFF_PAGES, "/reports"):
+        answer = await console.get(path, allow_redirects=False)
+        assert answer.status == 302, path
+        assert answer.headers["Location"].startswith("/login?next="), path
+    await log_in(console, "staff")
+    assert (await console.get("/", allow_redirects=False)).headers["Location"] == "/board"
+    for path in STAFF_PAGES:
+        answer = await console.get(path)
+        assert answer.status == 200, (path, await answer.text())
+        assert "WorkTool Hub 控制台" in await answer.text()
+    refused = await console.get("/reports")
+    assert refused.status == 403
+    assert "主管" in await refused.text()
+    assert "/reports" not in (await (await console.get("/board")).text())  # not offered in the navigation
+    await log_in(console, "manager")
+    report = await console.get("/reports")
+    assert report.status == 200
+    assert 'id="chart-types"' in await report.text()
+    download = await console.get("/reports/daily.md")
+    assert download.status == 200
+    assert "attachment" in download.headers["Content-Disposition"]
+
+
+async def test_a_wrong_password_is_refused_in_chinese(console: Client) -> None:
+    token = await csrf_of(console, "/login")
+    answer = await console.post("/login", data={"csrf_token": token, "name": "staff-1", "password": "nope-nope-nope"})
+    assert answer.status == 401
+    assert "账号或密码" in await answer.text() or "密码" in await answer.text()
+    assert (await console.get("/board", allow_redirects=False)).status == 302
+
+
+async def test_user_text_is_shown_as_text(console: Client, clock: FrozenClock) -> None:
+    now = clock.now()
+    conv = await add_conversation("<b>群</b>", now)
+    await add_message(
+        conv,
+        "<img src=x onerror=alert(1)>",
+        "<script>alert('x')</script>",
+        now,
+        type="chat_complaint",
+        type_confidence=0.91,
+        type_reason="<i>理由</i>",
+        sender_role="user",
+    )
+    await add_alert(console, now, conv.id, subject="<script>t()</script>")
+    await log_in(console, "staff")
+    for path in (f"/conversations/{conv.id}", "/conversations/group", "/alerts", "/board"):
+        body = await (await console.get(path)).text()
+        for raw in ("<script>alert", "<script>t()", "<b>群</b>", "<img src=x", "<i>理由"):
+            assert raw not in body, (path, raw)
+    body = await (await console.get(f"/conversations/{conv.id}")).text()
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in body
+    assert "用户投诉" in body
+    assert "置信度 0.91" in body
+
+
+async def test_conversation_view_shows_badges_takeover_and_bot_replies(console: Client, clock: FrozenClock) -> None:
+    from models.commands import Command
+
+    now = clock.now()
+    conv = await add_conversation("客户群1", now)
+    await add_message(
+        conv,
+        "用户甲",
+        "怎么还没人处理，我要投诉",
+        now - timedelta(hours=2),
+        type="chat_complaint",
+        type_confidence=0.9,
+        sender_role="user",
+        intervention_case="needs_staff_now",
+        intervention_reason="用户投诉",
+    )
+    await add_message(
+        conv,
+        "客服小王",
+        "您好，马上为您处理",
+        now - timedelta(minutes=10),
+        sender_role="staff",
+        is_staff_intervention=True,
+        intervention_case="staff_took_over",
+    )
+    await Command.create(
+        idempotency_key="k1",
+        reply_key="k1",
+        robot_id="robot-a",
+        conversation_id=conv.id,
+        purpose="reply",
+        type=203,
+        target="客户群1",
+        content="已收到，正在处理",
+        created_at=now - timedelta(minutes=9),
+    )
+    await log_in(console, "staff")
+    body = await (await console.get(f"/conversations/{conv.id}")).text()
+    assert body.index("我要投诉") < body.index("马上为您处理") < body.index("已收到，正在处理")  # in order
+    assert "人工介入" in body
+    assert "需人工介入" in body
+    assert "机器人回复" in body
+    assert "机器人暂停回复至" in body  # the takeover
+    assert body.count('class="session"') == 2  # two hours of silence: two sessions
+    csv_answer = await console.get(f"/conversations/{conv.id}/export.csv")
+    text = (await csv_answer.read()).decode("utf-8-sig")
+    assert csv_answer.status == 200
+    assert "我要投诉" in text
+    assert "已收到，正在处理" in text
+
+
+async def test_alert_cancel_needs_csrf_and_records_the_account(console: Client, clock: FrozenClock) -> None:
+    alert = await add_alert(console, clock.now())
+    await log_in(console, "staff")
+    page = await (await console.get(f"/alerts/{alert.id}")).text()
+    assert 'id="cancel-form"' in page
+    assert 'id="escalate-form"' not in page
+    forged = await console.post(f"/alerts/{alert.id}/cancel", data={"reason": "x", "csrf_token": "forged"})
+    assert forged.status == 403
+    assert (await Alert.get(id=alert.id)).status == AlertStatus.OPEN
+    refused = await console.post(
+        f"/alerts/{alert.id}/escalate",
+        data={"csrf_token": await csrf_of(console, f"/alerts/{alert.id}"), "level": "2", "reason": "急"},
+    )
+    assert refused.status == 403
+    token = await csrf_of(console, f"/alerts/{alert.id}")
+    done = await console.post(
+        f"/alerts/{alert.id}/cancel", data={"reason": "已电话解决", "csrf_token": token}, allow_redirects=False
+    )
+    assert done.status == 303
+    closed = await Alert.get(id=alert.id)
+    assert (closed.status, closed.cancelled_by, closed.cancel_note) == (AlertStatus.CANCELLED, "staff-1", "已电话解决")
+    assert "告警已取消" in await (await console.get(done.headers["Location"])).text()
+
+
+async def test_a_manager_escalates_with_a_reason(console: Client, clock: FrozenClock) -> None:
+    alert = await add_alert(console, clock.now())
+    await log_in(console, "manager")
+    token = await csrf_of(console, f"/alerts/{alert.id}")
+    done = await console.post(
+        f"/alerts/{alert.id}/escalate",
+        data={"csrf_token": token, "level": "3", "reason": "客户很急"},
+        allow_redirects=False,
+    )
+    assert done.status == 303, await done.text()
+    assert (await Alert.get(id=alert.id)).level == 3
+    event = await AlertEvent.filter(alert_id=alert.id, action="escalated").first()
+    assert event is not None
+    assert event.actor == "manager-1"
+
+
+def test_routes_are_named_for_the_openapi_check() -> None:
+    from bot.console import ROUTES
+
+    for table in ROUTES:
+        for route in table:
+            assert isinstance(route, web.RouteDef)
+            assert str(route.kwargs.get("name", "")).startswith("console."), route
