@@ -46,7 +46,8 @@ class AddresseeRules(_Strict):
     people.yaml."""
 
     colleague_titles: tuple[str, ...] = ("经理", "主管", "组长", "领导")
-    group_words: tuple[str, ...] = ("大家", "各位", "所有人")
+    group_words: tuple[str, ...] = ("大家", "各位", "所有人")  # at the start, or asking everyone (大家注意)
+    announcement_words: tuple[str, ...] = ("请知悉",)  # anywhere
     internal_words: tuple[str, ...] = ()
     customer_words: tuple[str, ...] = ("您", "亲")
 

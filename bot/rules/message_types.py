@@ -49,6 +49,9 @@ class MatchRule(_Strict):
     min_len: int | None = Field(default=None, ge=0)
     max_len: int | None = Field(default=None, ge=1)
     context: ContextCondition | None = None
+    against: tuple[str, ...] = Field(
+        default=(), description="types this rule counts against: their scores are multiplied by 1 - weight"
+    )
 
     @field_validator("regex")
     @classmethod
@@ -159,6 +162,10 @@ class MessageTypesFile(_Strict):
             for example in t.examples:
                 if example.expect is not None and example.expect not in codes:
                     raise ValueError(f"{t.code}: example expects unknown type {example.expect!r}")
+        for t in self.types:
+            for rule in t.rules:
+                if unknown := sorted(set(rule.against) - set(codes)):
+                    raise ValueError(f"{t.code}.{rule.name}: against names unknown type(s) {unknown}")
         if self.sentiment is not None:
             named = (self.sentiment.negative_type, self.sentiment.positive_type, *self.sentiment.positive_lowers)
             unknown = sorted(set(named) - set(codes))

@@ -28,6 +28,9 @@ MENTION: Final = re.compile(r"@([^\s@\u2005\u00a0,，:：。!！?？]+)")
 QUOTE: Final = re.compile(r"^\s*「(?P<who>[^：:」\n]{1,30})[：:](?P<quoted>[^」]*)」")
 QUOTE_RULE: Final = re.compile(r"^\s*「[^」]*」\s*(?:-\s*)+\s*", re.DOTALL)
 VOCATIVE_END: Final = r"(?=[，,：:、\s。！!~～]|你|$)"
+ACKNOWLEDGED: Final = r"好的|收到|嗯|ok|好|行|明白|谢谢|辛苦"
+# Everyone is addressed when the message opens with the word, or asks everyone to do something.
+TO_EVERYONE: Final = r"(?=看|注意|知悉|留意|记得|都要|请|可以|按时|准时|务必|辛苦)"
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,15 @@ class AddresseeFinder:
         self.staff_names = frozenset(n.strip() for n in staff_names if n.strip())
         colleagues = [*self.staff_names, *rules.colleague_titles]
         names = _alternation(colleagues)
-        self._opens = re.compile(f"^(?:{names.pattern}){VOCATIVE_END}") if names is not None else None
+        # "小王，…", "小王你…", and after an acknowledgement: "收到经理，…", "好的张经理"
+        self._opens = (
+            re.compile(f"^(?:{ACKNOWLEDGED})?(?:{names.pattern}){VOCATIVE_END}") if names is not None else None
+        )
         self._closes = re.compile(f"[，,]\\s*(?:{names.pattern})[。！!~～\\s]*$") if names is not None else None
         self._titles = tuple(rules.colleague_titles)
-        self._group = _alternation(rules.group_words)
+        group = _alternation(rules.group_words)
+        self._group = re.compile(f"^(?:{group.pattern})|(?:{group.pattern}){TO_EVERYONE}") if group else None
+        self._announce = _alternation(rules.announcement_words)
         self._internal = _alternation(rules.internal_words)
         self._customer = _alternation(rules.customer_words)
 
@@ -104,14 +112,17 @@ class AddresseeFinder:
         return Addressing("user", f"@{owners[0]}")
 
     def _by_words(self, body: str, item_sender: str | None) -> Addressing | None:
-        if self._opens is not None and (found := self._opens.search(body)):
-            return Addressing("staff", f"opens with colleague '{found.group()}'")
-        if self._closes is not None and (found := self._closes.search(body)):
-            return Addressing("staff", f"ends with colleague '{found.group().strip('，, 。！!~～')}'")
         if item_sender and body.startswith(item_sender):
             return Addressing("user", f"opens with {item_sender}")
-        if self._group is not None and (found := self._group.search(body)):
-            return Addressing("group", f"to everyone ('{found.group()}')")
+        checks: tuple[tuple[re.Pattern[str] | None, Addressee, str], ...] = (
+            (self._opens, "staff", "opens with colleague"),
+            (self._closes, "staff", "ends with colleague"),
+            (self._group, "group", "to everyone"),
+            (self._announce, "group", "an announcement"),
+        )
+        for pattern, addressee, what in checks:
+            if pattern is not None and (found := pattern.search(body)):
+                return Addressing(addressee, f"{what} '{found.group().strip('，, 。！!~～')}'")
         internal = self._internal.search(body) if self._internal is not None else None
         if internal is not None and (self._customer is None or not self._customer.search(body)):
             return Addressing("staff", f"internal matter ('{internal.group()}')")

@@ -16,7 +16,7 @@ from typing import Final
 import jieba
 
 from bot.rules.message_types import CATEGORY_ROLES, MatchRule, MessageTypeRule, MessageTypesFile
-from bot.understanding.addressee import AddresseeFinder
+from bot.understanding.addressee import AddresseeFinder, split_quote
 from bot.understanding.sentiment import Lexicon, Reading
 
 MENTION: Final = re.compile(r"@([^\s@\u2005\u00a0,，:：。!！?？]+)")
@@ -77,6 +77,7 @@ class _Compiled:
     min_len: int | None
     max_len: int | None
     at_within_s: float | None
+    against: tuple[str, ...]
 
     def fire(self, text: str, lowered: str, tokens: frozenset[str] | None, msg: MessageInput) -> str | None:
         """What matched, or None. Cheapest and most selective checks first."""
@@ -151,12 +152,13 @@ class Engine:
         return "operator" if role == "operator" else "staff" if role in ("staff", "manager") else "user"
 
     def classify(self, msg: MessageInput) -> Classification:
-        text = msg.text.strip()
+        text = split_quote(msg.text)[1].strip()  # a quoted message is not what this one says
         lowered = text.lower()
         tokens = frozenset(jieba.lcut(lowered, HMM=False)) if self._needs_tokens.get(msg.role) else None
         scores: dict[str, float] = {}
         reasons: dict[str, list[str]] = {}
         from_context: set[str] = set()
+        counted: list[_Compiled] = []
         for rule in self._by_role.get(msg.role, ()):
             hit = rule.fire(text, lowered, tokens, msg)
             if hit is None:
@@ -166,18 +168,15 @@ class Engine:
             reasons.setdefault(rule.type_code, []).append(f"{rule.label} matched {hit}")
             if rule.at_within_s is not None:
                 from_context.add(rule.type_code)
-        against: dict[str, str] = {}
+            if rule.against:
+                counted.append(rule)
+        against = _counter_evidence(counted, scores)
         if self._lexicon is not None and msg.role in self._lexicon.roles:
             reading = self._lexicon.read(lowered)
             if reading is not None:
                 self._weigh(reading, scores, reasons, against)
-        if self.addressing is not None and msg.role in ADDRESSERS and msg.role != "robot" and scores:
-            to = self.addressing.find(text, None)
-            if to.addressee == "staff":  # a remark to a colleague is none of the types that address owners
-                fallback = self._fallback[self.category_of(msg.role)]
-                ruled = max(scores, key=lambda code: scores[code])
-                reason = f"addressed to a colleague: {to.reason} (the rules said {ruled} {scores[ruled]:.2f})"
-                return Classification(fallback.code, fallback.name, fallback.category, 0.9, reason, "rules")
+        if (colleague := self._to_colleague(msg, text, scores)) is not None:
+            return colleague
         if not scores:
             fallback = self._fallback[self.category_of(msg.role)]
             return Classification(
@@ -201,6 +200,18 @@ class Engine:
             reason += f" (also {second} {scores[second]:.2f})"
         source = "context" if best in from_context else "rules"
         return Classification(mtype.code, mtype.name, mtype.category, round(confidence, 3), reason, source)
+
+    def _to_colleague(self, msg: MessageInput, text: str, scores: dict[str, float]) -> Classification | None:
+        """A staff/operator remark to a colleague is none of the types that address owners: the fallback type."""
+        if self.addressing is None or msg.role not in ADDRESSERS or msg.role == "robot" or not scores:
+            return None
+        to = self.addressing.find(text, None)
+        if to.addressee != "staff":
+            return None
+        fallback = self._fallback[self.category_of(msg.role)]
+        ruled = max(scores, key=lambda code: scores[code])
+        reason = f"addressed to a colleague: {to.reason} (the rules said {ruled} {scores[ruled]:.2f})"
+        return Classification(fallback.code, fallback.name, fallback.category, 0.9, reason, "rules")
 
     def _weigh(
         self, reading: Reading, scores: dict[str, float], reasons: dict[str, list[str]], against: dict[str, str]
@@ -233,6 +244,17 @@ class Engine:
                     against[lowered_code] = f"praise {praise} (×{factor:.2f})"
 
 
+def _counter_evidence(counted: list[_Compiled], scores: dict[str, float]) -> dict[str, str]:
+    """Rules with `against:` lower those types once every rule has had its say; what lowered what."""
+    against: dict[str, str] = {}
+    for rule in counted:
+        for code in rule.against:
+            if code in scores:
+                scores[code] *= 1.0 - rule.weight
+                against[code] = f"{rule.label} (×{1.0 - rule.weight:.2f})"
+    return against
+
+
 def _compile(mtype: MessageTypeRule, n: int, rule: MatchRule) -> _Compiled:
     return _Compiled(
         type_code=mtype.code,
@@ -246,6 +268,7 @@ def _compile(mtype: MessageTypeRule, n: int, rule: MatchRule) -> _Compiled:
         min_len=rule.min_len,
         max_len=rule.max_len,
         at_within_s=rule.context.at_to_sender_within_s if rule.context else None,
+        against=rule.against,
     )
 
 

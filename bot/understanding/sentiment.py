@@ -18,6 +18,7 @@ import jieba
 from bot.rules.message_types import Sentiment
 
 CLAUSE_END: Final = re.compile(r"[，,。.!！?？~～、；;\s]")
+QUESTION: Final = re.compile(r"(?:[?？]|吗|么)[?？!！。~～\s]*$")
 # What may stick to a single-character word inside one jieba token without changing its sense (太差, 差了).
 GLUE: Final = frozenset("太真好很超巨贼最特别非常了的啊呀吧啦咯死透爆极")
 
@@ -78,6 +79,7 @@ class Lexicon:
             return None
         hits: list[Hit] = []
         tokens: list[tuple[str, int, int]] | None = None
+        question = QUESTION.search(lowered) is not None
         for found in self._pattern.finditer(lowered):
             word = found.group()
             entry = self._words.get(word)
@@ -91,7 +93,10 @@ class Lexicon:
                     continue
             positive, weight = entry
             clause = CLAUSE_END.split(lowered[max(0, start - self.config.negation_window) : start])[-1]
-            negated = any(n in clause for n in self._negators) and not any(d in clause for d in self._demands)
+            demand = any(d in clause for d in self._demands)
+            if positive and (demand or question):
+                continue  # "能不能靠谱一点", "有什么好用的推荐吗": a wish or a question, not praise
+            negated = any(n in clause for n in self._negators) and not demand
             intensified = any(clause.endswith(i) for i in self._before) or lowered.startswith(self._after, end)
             if intensified:
                 weight += (1.0 - weight) * self.config.intensity

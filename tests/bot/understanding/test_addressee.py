@@ -24,7 +24,7 @@ def shipped() -> RuleSet:
         ("小王，下午的周会材料整理一下发我", "刘姐", "staff"),  # the case: an alias from people.yaml
         ("@售后小李 系统账号过期了，找IT续一下", "刘姐", "staff"),
         ("这个表你改一下，张经理", "刘姐", "staff"),
-        ("周会改到四点了", "刘姐", "staff"),  # an internal matter
+        ("例会改到四点了", "刘姐", "staff"),  # an internal matter
         ("@王哥 明天记得交视频", "刘姐", "other_user"),
         ("@王哥 明天记得交视频", "", "user"),  # the open item's sender is unknown: assume it is them
         ("「王哥：快递到了吗」\n- - - -\n明天到", "刘姐", "other_user"),
