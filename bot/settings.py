@@ -207,6 +207,12 @@ class ProcessingSettings(_Section):
     poll_delay_s: float = Field(default=0.05, gt=0)
 
 
+class RepliesSettings(_Section):
+    """The bot's own replies (what it says is rules/replies.yaml)."""
+
+    holding_window_s: float = Field(default=600, ge=0, description="one holding reply per user and item in this")
+
+
 class ReadinessSettings(_Section):
     """When `/readyz` says the hub cannot do its job (503 with the reasons)."""
 
@@ -406,6 +412,7 @@ class Settings(_Section):
     worktool: WorkToolSettings = WorkToolSettings()
     ingest: IngestSettings = IngestSettings()
     processing: ProcessingSettings = ProcessingSettings()
+    replies: RepliesSettings = RepliesSettings()
     readiness: ReadinessSettings = ReadinessSettings()
     metrics: MetricsSettings = MetricsSettings()
     api: ApiSettings = ApiSettings()

@@ -16,6 +16,7 @@ from bot.commands.selection import NoRobotAvailable
 from bot.commands.service import OutgoingText
 from bot.rules.people import Directory
 from bot.understanding.replies import decide_reply
+from handlers.holding import repeats_holding
 from handlers.pipeline import MessageUpdate, StepContext
 from models.conversations import Conversation
 from models.messages import InboundMessage
@@ -63,7 +64,7 @@ async def reply_step(message: InboundMessage, ctx: StepContext, update: MessageU
         rules=rules.replies,
         variables=variables,
     )
-    if decision is None:
+    if decision is None or await repeats_holding(message, ctx, decision):  # one holding reply per item
         return
     out = OutgoingText(
         conversation_id=conversation_id,

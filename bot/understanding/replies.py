@@ -7,7 +7,9 @@ Never to our own robots or staff; in a group only when the robot is @-mentioned 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.rules.replies import FaqReply, HoldingReply, RepliesFile, Scope
 from bot.understanding.engine import Classification
@@ -18,6 +20,15 @@ from bot.understanding.intervention import Intervention
 class ReplyDecision:
     rule: str  # the reply's name in replies.yaml
     text: str
+
+
+@dataclass(frozen=True)
+class EarlierReply:
+    """A reply the bot already queued in the conversation."""
+
+    rule: str
+    to: tuple[str, ...]  # its @ list (empty in a private chat: the chat's one user)
+    at: datetime
 
 
 def _in_scope(scope: Scope, at_me: bool, private: bool) -> bool:
@@ -55,4 +66,25 @@ def decide_reply(
             continue
         if _in_scope(faq.scope, at_me, private) and _faq_hits(faq, text):
             return ReplyDecision(faq.name, _fill(faq.reply, variables))
+    return None
+
+
+def joins_earlier_holding(
+    decision: ReplyDecision,
+    sender: str,
+    earlier: Sequence[EarlierReply],
+    *,
+    now: datetime,
+    window_s: float,
+    rules: RepliesFile,
+) -> EarlierReply | None:
+    """The holding reply this one would repeat — the same holding rule (the same kind of open item) to the same
+    user within `window_s` — or None. A second complaint 4 s after the first joins it: the user gets one
+    "已通知工作人员" per item, not one per message. FAQ answers are not held back."""
+    if window_s <= 0 or all(h.name != decision.rule for h in rules.holding):
+        return None
+    for reply in earlier:
+        fresh = 0 <= (now - reply.at).total_seconds() <= window_s
+        if fresh and reply.rule == decision.rule and (not reply.to or sender in reply.to):
+            return reply
     return None
