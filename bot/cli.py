@@ -1,4 +1,4 @@
-"""`hub`: the one command-line entry point (run, serve, worker, migrate, makemigrations)."""
+"""`hub`: the one command-line entry point (run, serve, worker, migrate, makemigrations, users, …)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from bot.throwaway_postgres import PostgresUnavailable
 
 if TYPE_CHECKING:
     from bot.worktool.client import WorkToolClient
+    from models.accounts import Account
 
 log = structlog.get_logger("hub")
 RESTART_BACKOFF_S: Final = (1, 2, 5, 10, 30)
@@ -399,6 +400,79 @@ async def _replay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    """`hub users add|reset|disable|enable|list`: the web console's accounts (bot/accounts/)."""
+    settings = _settings(args)
+    return asyncio.run(_users(settings, args))
+
+
+async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from tortoise.exceptions import DBConnectionError, OperationalError
+
+    from bot.accounts import service
+    from bot.db import open_db
+    from bot.rules.people import load_people
+
+    console = settings.console
+    if args.action != "list" and not args.name:
+        print(f"hub users: {args.action}: give the account's NAME", file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    if args.action == "add" and args.role is None:
+        print("hub users: add: give --role staff, manager or admin", file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    try:
+        async with open_db(settings.database.url):
+            if args.action == "list":
+                _print_accounts(await service.list_accounts())
+                return 0
+            if args.action == "add":
+                people = [p.name for p in load_people(Path(settings.rules_dir) / "people.yaml").people]
+                account, password = await service.add(args.name, args.role, args.person, people=people, console=console)
+                person = f", person {account.person}" if account.person else ""
+                print(f"account {account.name!r} added ({account.role}{person})")  # noqa: T201
+                _print_one_time(settings, account.name, password)
+            elif args.action == "reset":
+                password = await service.reset(args.name, console=console)
+                print(f"account {args.name.strip()!r}: password reset, its sessions ended")  # noqa: T201
+                _print_one_time(settings, args.name.strip(), password)
+            elif args.action == "disable":
+                account = await service.disable(args.name)
+                print(f"account {account.name!r} disabled: it cannot log in, its sessions ended")  # noqa: T201
+            else:
+                account = await service.enable(args.name)
+                print(f"account {account.name!r} enabled")  # noqa: T201
+    except service.AccountError as exc:
+        print(f"hub users: {exc.message}", file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG if exc.kind == "invalid" else 1
+    except (OperationalError, DBConnectionError) as exc:
+        print(f"hub users: {exc} (is the database migrated? run `hub migrate`)", file=sys.stderr)  # noqa: T201
+        return 1
+    return 0
+
+
+def _print_one_time(settings: Settings, name: str, password: str) -> None:
+    base = settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
+    print(f"one-time password: {password}")  # noqa: T201
+    print(  # noqa: T201
+        f"It is shown only now. {name} logs in at {base.rstrip('/')}/login and must then choose a new password"
+        f" (at least {settings.console.min_password_chars} characters)."
+    )
+
+
+def _print_accounts(accounts: list[Account]) -> None:
+    if not accounts:
+        print("no accounts yet: hub users add NAME --role admin")  # noqa: T201
+        return
+    rows = [("name", "role", "person", "state", "last login")]
+    for account in accounts:
+        state = "disabled" if account.disabled else "must change password" if account.must_change_password else "active"
+        last = account.last_login_at.isoformat(timespec="seconds") if account.last_login_at else "-"
+        rows.append((account.name, account.role, account.person or "-", state, last))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())  # noqa: T201
+
+
 def cmd_worktool(args: argparse.Namespace) -> int:
     """`hub worktool bind|check`: set up and inspect the robots' callbacks on the WorkTool cloud."""
     settings = _settings(args)
@@ -535,6 +609,12 @@ def build_parser() -> argparse.ArgumentParser:
     wt.add_argument("--robot", default=None, help="one robot id (default: every configured robot)")
     wt.add_argument("--public-url", default=None, help="default: server.public_url")
     wt.set_defaults(func=cmd_worktool)
+    users = sub.add_parser("users", help="the web console's accounts: add, reset, disable, enable, list")
+    users.add_argument("action", choices=["add", "reset", "disable", "enable", "list"])
+    users.add_argument("name", nargs="?", default=None, help="the account's login name")
+    users.add_argument("--role", default=None, help="add: staff, manager or admin")
+    users.add_argument("--person", default=None, help="add: the name in rules/people.yaml this account belongs to")
+    users.set_defaults(func=cmd_users)
     mk = sub.add_parser("makemigrations", help="generate migrations for SQLite and PostgreSQL from the models")
     mk.add_argument("name")
     mk.add_argument(

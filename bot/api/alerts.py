@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any, Final
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tortoise.transactions import in_transaction
 
 from bot import limits
 from bot.alerts.service import AlertError, AlertService, Wakeups
-from bot.api.auth import CALLER, requires
+from bot.api.auth import CALLER, refuse_actor, requires
 from bot.api.envelope import ApiError, ok, read_body
 from bot.api.params import id_param, int_param, path_id
 from bot.api.routes import newest_page
@@ -29,7 +29,11 @@ class CancelRequest(BaseModel):
     cancel_reason: str = Field(
         min_length=1, max_length=limits.REASON_CHARS, description="why, in words (stored as the note)"
     )
-    cancelled_by: str | None = Field(default=None, min_length=1, max_length=limits.NAME_CHARS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: object) -> object:
+        return refuse_actor(data, "cancelled_by")
 
 
 class EscalateRequest(BaseModel):
@@ -159,7 +163,7 @@ async def cancel_alert(request: web.Request) -> web.Response:
     """Idempotent: cancelling a closed alert answers 200 with how it was closed (`already_closed`)."""
     alert_id = _alert_id(request)
     body = await read_body(request, CancelRequest)
-    actor = body.cancelled_by or request[CALLER].name
+    actor = request[CALLER].name  # the token's or the console account's name, never the body's
     service = request.app[ALERTS]
     async with in_transaction() as conn:
         closed = await service.cancel(alert_id, CancelReason.MANUAL, actor=actor, note=body.cancel_reason, conn=conn)

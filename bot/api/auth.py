@@ -103,3 +103,13 @@ async def _by_session(request: web.Request, needed: ApiRole) -> Caller:
             403, f"this needs the {needed} role; account {account.name!r} has {account.role}", error="forbidden"
         )
     return Caller(account.name, account.role, "session", account.person)
+
+
+def refuse_actor(data: object, field: str) -> object:
+    """For a request body's `model_validator(mode="before")`: naming the actor (`field`) is refused, since the
+    actor is whoever authenticated (request[CALLER]), never what the body claims."""
+    if isinstance(data, dict) and field in data:
+        raise ValueError(
+            f"{field} is not accepted: the actor is the caller (its API token or console account), never the body"
+        )
+    return data

@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from tortoise.transactions import in_transaction
 
 from bot import limits
-from bot.api.auth import CALLER, requires
+from bot.api.auth import CALLER, refuse_actor, requires
 from bot.api.envelope import ApiError, ok, read_body
 from bot.api.params import MAX_ID, id_param, path_id
 from bot.api.routes import newest_page
@@ -78,7 +78,11 @@ class CloseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     note: str = Field(default="", max_length=limits.REASON_CHARS)
-    by: str | None = Field(default=None, min_length=1, max_length=limits.NAME_CHARS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: object) -> object:
+        return refuse_actor(data, "by")
 
 
 class ReassignRequest(BaseModel):
@@ -228,7 +232,7 @@ async def _close(request: web.Request, completed: bool) -> web.Response:
     service = request.app[TASKS]
     try:
         async with in_transaction() as conn:
-            actor = body.by or request[CALLER].name
+            actor = request[CALLER].name  # the token's or the console account's name, never the body's
             task = await service.close(task_id, completed=completed, actor=actor, note=body.note, conn=conn)
     except TaskError as exc:
         raise _error(exc) from exc

@@ -103,8 +103,11 @@ async def test_listing_filters_and_closing(client: Client, clock: FrozenClock) -
     assert (status, done["data"]["status"], done["data"]["closed_by"]) == (200, "completed", "test-staff")
     status, again = await post(client, f"/api/after-sales/{ids[0]}/complete", {})
     assert (status, again["error"]) == (409, "conflict")
-    status, _ = await post(client, f"/api/after-sales/{ids[1]}/cancel", {"note": "号主已退出", "by": "张经理"})
-    assert status == 200
+    status, refused = await post(client, f"/api/after-sales/{ids[1]}/cancel", {"note": "号主已退出", "by": "张经理"})
+    assert (status, refused["error"]) == (400, "invalid_request")
+    assert "by is not accepted: the actor is the caller" in refused["message"]  # never the body
+    status, cancelled = await post(client, f"/api/after-sales/{ids[1]}/cancel", {"note": "号主已退出"}, ADMIN)
+    assert (status, cancelled["data"]["status"], cancelled["data"]["closed_by"]) == (200, "cancelled", "test-admin")
     resp = await client.get("/api/after-sales/tasks", params={"status": "open"}, headers=STAFF)
     assert [t["task_id"] for t in (await resp.json())["data"]["items"]] == [ids[2]]
     since = (clock.now() - timedelta(minutes=2, seconds=30)).isoformat()  # after the first task
