@@ -16,7 +16,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEST_TIMEOUT_S ?= 1080
 
-.PHONY: help install install-prod run test lint typecheck pytest bench bench-alerts bench-worker load ensure-postgres migrations clean
+.PHONY: help install install-prod run test lint typecheck pytest bench bench-alerts bench-worker bench-console load ensure-postgres ensure-chromium migrations clean
 
 help:
 	@echo "make run    - install, migrate and run the service (embedded defaults: SQLite, local Redis)"
@@ -24,6 +24,7 @@ help:
 	@echo "make install-prod - runtime dependencies only (no dev tools, no embedded Redis) into VENV (default .venv)"
 	@echo "make bench  - ingest benchmark against a bare aiohttp handler"
 	@echo "make bench-alerts - alert benchmark: 10,000 open alerts (step lateness, exactly once, worker RSS)"
+	@echo "make bench-console - console page times with 100,000 messages and 10,000 alerts (SQLite, PostgreSQL)"
 	@echo "make load   - load test of the real stack (hub run's shape: SQLite, 500 callbacks/s for 60 s; LOAD_ARGS=...)"
 	@echo "make bench-worker - worker benchmark: 3,000 realistic messages drained by 1 and 2 workers, SQLite and PostgreSQL"
 
@@ -57,6 +58,16 @@ ensure-postgres:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# The console's browser tests (tests/console/test_browser.py) drive Debian's chromium through Playwright
+# (`playwright install` cannot download browsers here); a small Chinese font (5 MB) makes their screenshots
+# readable instead of boxes.
+ensure-chromium:
+	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1; then \
+		echo "chromium or a Chinese font not found: installing them with apt-get ..."; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	fi
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -64,7 +75,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install ensure-postgres
+pytest: install ensure-postgres ensure-chromium
 	timeout -k 30 $(TEST_TIMEOUT_S) $(VENV)/bin/pytest --durations=25
 
 test: lint typecheck pytest
@@ -74,6 +85,9 @@ bench: install
 
 bench-alerts: install
 	$(PY) scripts/bench_alerts.py
+
+bench-console: install ensure-postgres
+	$(PY) scripts/bench_console.py
 
 # scripts/load.py --help: --servers N --workers M --db sqlite|postgres --rate R --duration S
 LOAD_ARGS ?= --servers 1 --workers 1 --db sqlite --rate 500 --duration 60

@@ -52,6 +52,12 @@ def _run_sync(coro: Any) -> Any:
     return box.get("value")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: once sync Playwright has run in this process, pytest-asyncio tests after it fail
+    ("Runner.run() cannot be called from a running event loop"; STACK-NOTES)."""
+    items.sort(key=lambda item: getattr(getattr(item, "module", None), "DRIVES_A_BROWSER", False))  # stable sort
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[EmbeddedRedis]:
     server = start_redis(free_port())

@@ -114,5 +114,6 @@ async def password_post(request: web.Request) -> web.StreamResponse:
         )
     except AccountError as exc:
         return await _password_page(request, error=exc.message, status=400)
-    await login(request, changed)  # the change ended every session of the account, this one too
+    # The change ended every session of the account, this one too: a new one, with the account as stored.
+    await login(request, await service.get(changed.name))
     raise web.HTTPSeeOther(HOME)

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from tortoise.transactions import in_transaction
 
 from bot.accounts import passwords
-from bot.alerts.service import AlertSpec, Wakeups
+from bot.alerts.service import AlertSpec, Opened, Wakeups
 from bot.api.alerts import ALERTS
 from bot.app import create_app
 from bot.clock import FrozenClock
@@ -101,5 +101,5 @@ async def add_alert(
     """An alert opened by the app's own service (its policy snapshot as a real one)."""
     spec = AlertSpec("complaint_unhandled", subject=subject, conversation_id=conversation_id, detail="用户投诉未处理")
     async with in_transaction() as conn:
-        opened = await client.app[ALERTS].open(spec, now, conn, Wakeups())
+        opened: Opened = await client.app[ALERTS].open(spec, now, conn, Wakeups())
     return opened.alert

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot.accounts.session import CONSOLE
 from bot.clock import FrozenClock
 from bot.console.common import CONSOLE_ROLE
 from models.alerts import Alert, AlertEvent, AlertStatus
@@ -188,3 +189,27 @@ def test_routes_are_named_for_the_openapi_check() -> None:
         for route in table:
             assert isinstance(route, web.RouteDef)
             assert str(route.kwargs.get("name", "")).startswith("console."), route
+
+
+async def test_a_new_account_sets_its_own_password_first(console: Client, clock: FrozenClock) -> None:
+    from bot.accounts import service
+
+    _account, one_time = await service.add("新人", "staff", console=console.app[CONSOLE], clock=clock)
+    token = await csrf_of(console, "/login")
+    answer = await console.post(
+        "/login", data={"csrf_token": token, "name": "新人", "password": one_time}, allow_redirects=False
+    )
+    assert (answer.status, answer.headers["Location"]) == (303, "/password")
+    assert (await console.get("/board", allow_redirects=False)).headers["Location"] == "/password"
+    token = await csrf_of(console, "/password")
+    mismatch = await console.post(
+        "/password", data={"csrf_token": token, "old": one_time, "new": "a" * 12, "again": "b"}
+    )
+    assert mismatch.status == 400
+    done = await console.post(
+        "/password",
+        data={"csrf_token": token, "old": one_time, "new": "新密码-0123456789", "again": "新密码-0123456789"},
+        allow_redirects=False,
+    )
+    assert (done.status, done.headers["Location"]) == (303, "/board")
+    assert (await console.get("/board", allow_redirects=False)).status == 200
