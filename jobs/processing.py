@@ -22,6 +22,7 @@ from redis.asyncio.lock import Lock
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
+from bot import events
 from bot.alerts.delivery import Deliverer
 from bot.alerts.service import Wakeups
 from bot.clock import Clock
@@ -109,6 +110,7 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
         for robot_id, at in result.heard.items():
             await note_callback(robot_id, at)
         await _wake(deps, result.wake, result.alerts, result.task_checks)
+        await events.conversation_processed(deps.redis, conversation_id, result.processed)  # committed: live event
         if result.blocked:
             return Turn.PAUSE  # a message failed and waits for a retry: later ones must wait too
         return Turn.IDLE if result.processed == 0 else Turn.MORE

@@ -9,12 +9,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tortoise.transactions import in_transaction
 
-from bot import limits
+from bot import events, limits
 from bot.alerts.service import AlertError, AlertService, Wakeups
 from bot.api.auth import CALLER, refuse_actor, requires
 from bot.api.envelope import ApiError, ok, read_body
 from bot.api.params import id_param, int_param, path_id
 from bot.api.routes import newest_page
+from bot.keys import REDIS
 from bot.rules.alerts import ALERT_KINDS, MAX_LEVEL
 from models.alerts import Alert, AlertEvent, AlertLevel, AlertStatus, CancelReason, Notification, NotificationStatus
 
@@ -170,6 +171,8 @@ async def cancel_alert(request: web.Request) -> web.Response:
     if closed.alert is None:
         raise ApiError(404, f"alert {alert_id} does not exist", error="not_found")
     alert = closed.alert
+    if closed.done:  # committed: a live event for the web console (bot/events.py)
+        await events.alert_changed(request.app[REDIS], alert.id, "cancelled", conversation_id=alert.conversation_id)
     return ok(
         {
             "alert_id": alert.id,
@@ -209,6 +212,7 @@ async def escalate_alert(request: web.Request) -> web.Response:
     except AlertError as exc:
         raise ApiError(exc.status, str(exc), error="not_found" if exc.status == 404 else "conflict") from exc
     await service.schedule(wake)
+    await events.alert_changed(request.app[REDIS], alert.id, "escalated", conversation_id=alert.conversation_id)
     return ok(
         {
             "alert_id": alert.id,

@@ -11,12 +11,13 @@ from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from tortoise.transactions import in_transaction
 
-from bot import limits
+from bot import events, limits
 from bot.api.auth import CALLER, refuse_actor, requires
 from bot.api.envelope import ApiError, ok, read_body
 from bot.api.params import MAX_ID, id_param, path_id
 from bot.api.routes import newest_page
 from bot.api.sessions import parse_session_id
+from bot.keys import REDIS
 from bot.tasks.service import TaskEffects, TaskError, TaskService
 from models.conversations import Conversation
 from models.tasks import OPEN_TASK_STATUSES, AfterSalesTask, TaskStatus, UserResponse
@@ -177,6 +178,7 @@ async def auto_assign(request: web.Request) -> web.Response:
     except TaskError as exc:
         raise _error(exc) from exc
     await service.schedule(effects)
+    await events.task_changed(request.app[REDIS], task.id, "assigned", conversation_id=task.conversation_id)  # console
     if task.assignee is None:
         return ok({"task": task_view(task), "assigned_staff": None}, message=f"暂无人可分配：{task.assignment_reason}")
     person = service.directory.person(task.assignee)
@@ -236,6 +238,7 @@ async def _close(request: web.Request, completed: bool) -> web.Response:
             task = await service.close(task_id, completed=completed, actor=actor, note=body.note, conn=conn)
     except TaskError as exc:
         raise _error(exc) from exc
+    await events.task_changed(request.app[REDIS], task.id, task.status.value, conversation_id=task.conversation_id)
     return ok(task_view(task), message="任务已完成" if completed else "任务已取消")
 
 
@@ -265,6 +268,7 @@ async def reassign_task(request: web.Request) -> web.Response:
     except TaskError as exc:
         raise _error(exc) from exc
     await service.schedule(effects)
+    await events.task_changed(request.app[REDIS], task.id, "reassigned", conversation_id=task.conversation_id)
     return ok(task_view(task), message="任务已转派")
 
 
