@@ -1,4 +1,4 @@
-"""arq jobs of the alerts: a step at its due time, a delivery per target, and the sweeper that catches
+"""arq jobs of the alerts: the steps due at a time, the deliveries due at a time, and the sweeper that catches
 whatever a lost Redis or a killed worker left behind (the due times live in the database)."""
 
 from __future__ import annotations
@@ -31,12 +31,15 @@ def _service(ctx: dict[str, Any]) -> AlertService:
     return _deliverer(ctx).service
 
 
-async def alert_step_job(ctx: dict[str, Any], alert_id: int, token: int) -> str:
-    return await _service(ctx).step(alert_id, token)
+async def alert_step_job(ctx: dict[str, Any], *_legacy: object) -> int:
+    """Every step due now (one job per slot of due times; a job queued by an older version carries an
+    alert id and token, which the batch covers). Returns how many alerts it stepped."""
+    return len(await _service(ctx).step_due())
 
 
-async def deliver_alerts_job(ctx: dict[str, Any], channel: str, target: str) -> int:
-    return await _deliverer(ctx).deliver(channel, target)
+async def deliver_alerts_job(ctx: dict[str, Any], *_legacy: object) -> int:
+    """Every delivery due now (one job per gather slot; an older version's job names a target)."""
+    return await _deliverer(ctx).deliver_due()
 
 
 async def sweep_alerts(ctx: dict[str, Any]) -> dict[str, int]:

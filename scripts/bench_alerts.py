@@ -65,6 +65,8 @@ SUPERVISORS: Final = ("主管甲", "主管乙")
 MANAGERS: Final = ("经理甲", "经理乙")
 LATENESS_LIMIT_S: Final = 2.0
 RSS_LIMIT_MB: Final = 300.0
+CPU_LIMIT_MS: Final = 3.0  # worker CPU per step, its notifications' deliveries included
+CORES: Final = os.cpu_count() or 1
 # arq's INFO lines: "0.01s ← alert-step:12:3:alert_step ● 'escalated'", "0.01s ! alert-step:12:3:alert_step failed, …"
 JOB_END: Final = re.compile(r"([←!]) (?:\S+:)?(\w+) (?:●|failed,)")
 POLL_S: Final = 0.25  # how often the benchmark looks for committed steps
@@ -441,6 +443,8 @@ class Figures:
     held: int = 0  # deliveries the send limits put off (each re-queues its rows and enqueues a job)
     stop_s: float = math.nan
     run_s: float = math.nan
+    load_before: float = math.nan  # the box's 1-minute load average (others' work shares the cores)
+    load_after: float = math.nan
 
 
 async def collect(seeded: Seeded, start: datetime, watch: Watch, fakes: FakeProviders) -> Results:
@@ -485,6 +489,7 @@ async def collect(seeded: Seeded, start: datetime, watch: Watch, fakes: FakeProv
 def report(args: argparse.Namespace, seeded: Seeded, res: Results, fig: Figures) -> bool:
     n, rate = len(seeded.dues), len(seeded.dues) / args.window
     p99 = pct(res.lateness, 0.99)
+    cpu_ms = fig.worker_cpu_s * 1000 / len(res.lateness) if res.lateness else math.nan
     over = sum(1 for v in res.lateness if v > LATENESS_LIMIT_S)
     jobs = ", ".join(f"{name} {count:,}" for name, count in fig.jobs.most_common()) or "not logged (level above INFO)"
     levels = Counter(d.level for d in seeded.dues.values())
@@ -526,6 +531,11 @@ def report(args: argparse.Namespace, seeded: Seeded, res: Results, fig: Figures)
             f"({fig.worker_cpu_s / fig.load_s:.0%} of one core; this process, with the fake providers: "
             f"{fig.bench_cpu_s:.1f} s)"
         ),
+        (
+            f"  per step: {cpu_ms:.2f} ms of worker CPU, its deliveries included "
+            f"({len(res.lateness):,} steps, {res.calls:,} provider calls; target <= {CPU_LIMIT_MS:g} ms)"
+        ),
+        f"box: 1-minute load average {fig.load_before:.2f} before the steps, {fig.load_after:.2f} after, {CORES} cores",
         f"  jobs run: {jobs}; failed (an exception) {fig.failed_jobs:,}; deliveries held by a send limit: {fig.held:,}",
         (
             f"  Redis commands: {fig.redis_commands:,} ({fig.redis_commands / fig.load_s:,.0f}/s, "
@@ -545,6 +555,7 @@ def report(args: argparse.Namespace, seeded: Seeded, res: Results, fig: Figures)
             and res.calls == res.batches
         ),
         f"worker peak RSS < {RSS_LIMIT_MB:g} MB": max(fig.hwm, fig.peak_rss) < RSS_LIMIT_MB,
+        f"worker CPU per step <= {CPU_LIMIT_MS:g} ms": cpu_ms <= CPU_LIMIT_MS,
     }
     rows += [f"{'PASS' if ok else 'FAIL'}  {name}" for name, ok in verdicts.items()]
     print("\n".join(rows), flush=True)
@@ -611,6 +622,7 @@ async def measure(
     fig.idle_rss = max(workers.rss())
     progress(f"idle worker RSS {fig.idle_rss:.0f} MB; steps start now, for {args.window:g} s")
     cpu_before, bench_before, load_began = workers.cpu_s(), time.process_time(), time.monotonic()
+    fig.load_before = os.getloadavg()[0]
     commands_before = await redis_commands(redis)
     last = await AlertEvent.all().order_by("-id").first()
     watch = Watch(last_event=last.id if last is not None else 0)  # the seeded events are not steps
@@ -623,6 +635,7 @@ async def measure(
         with contextlib.suppress(asyncio.CancelledError):
             await poller
     fig.load_s, fig.worker_cpu_s = time.monotonic() - load_began, workers.cpu_s() - cpu_before
+    fig.load_after = os.getloadavg()[0]
     fig.bench_cpu_s = time.process_time() - bench_before
     fig.redis_commands = await redis_commands(redis) - commands_before
     fig.peak_rss, fig.hwm = max(workers.peak_rss.values()), max(workers.hwm())

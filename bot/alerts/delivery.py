@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
 import structlog
-from tortoise.expressions import F
+from redis.exceptions import RedisError
 
 from bot import limits
+from bot.alerts.batch import SentBatch, claim_rows, mark_sent
 from bot.alerts.channels.base import AlertDigest, Channel, ChannelError, NotConfigured, Recipient, Sent
 from bot.alerts.messages import AlertLine, build_digest
 from bot.alerts.policy import Policy, next_fallback, target_of
@@ -45,6 +46,9 @@ MARK_ATTEMPTS: Final = 20
 MAX_PER_MESSAGE: Final = 6
 MAX_PER_CALL: Final = 500
 MAX_ROWS: Final = {"phone": MAX_PER_CALL, "sms": MAX_PER_CALL}
+SEND_CONCURRENCY: Final = 16  # provider requests in flight per wake-up
+TARGETS_PER_RUN: Final = 64  # targets taken at a time (one claim, one round of sends, one record of them)
+ROWS_PER_RUN: Final = 600  # rows claimed at a time (calls carry up to 500): short writes, short jobs
 
 
 def send_limits(settings: AlertSettings) -> dict[str, tuple[int, float]]:
@@ -71,75 +75,173 @@ class Deliverer:
         self.limits = limits
         self.commands = commands
         self.settings = service.settings.alerts
+        self._held: dict[tuple[str, str], datetime] = {}  # (channel, target) -> held by its send limit until
 
     async def deliver(self, channel: str, target: str) -> int:
         """Send the due rows of one target; returns how many rows went out."""
-        now = self.service.clock.now()
-        most = MAX_ROWS.get(channel, MAX_PER_MESSAGE)
-        due = await (
-            Notification.filter(channel=channel, target=target, status=NotificationStatus.PENDING, due_at__lte=now)
-            .order_by("id")
-            .limit(most + 1)
-            .values_list("id", flat=True)
-        )
-        if not due:
-            return 0
-        ids = [int(i) for i in due[:most]]  # type: ignore[call-overload]
-        wait = await self.limits.wait_s(channel, target)
-        if wait > 0:
-            # The rows stay as they are (re-dating hundreds of held rows on every wake-up cost more than the
-            # sends); one job per slot comes back when the limit frees.
-            later = now + timedelta(seconds=wait)
-            await self.service.schedule(Wakeups(deliveries={(channel, target): later}))
-            log.info("alert delivery held by the send limit", channel=channel, target=target, wait_s=round(wait, 1))
-            return 0
-        batch = uuid.uuid4().hex
-        await Notification.filter(id__in=ids, status=NotificationStatus.PENDING).update(
-            status=NotificationStatus.SENDING, claimed_at=now, batch=batch, attempts=F("attempts") + 1
-        )
-        rows = await Notification.filter(batch=batch, status=NotificationStatus.SENDING).order_by("id")
-        if len(due) > most:
-            await self.service.schedule(Wakeups(deliveries={(channel, target): now}))
-        if not rows:
-            return 0
-        alerts = {a.id: a for a in await Alert.filter(id__in=sorted({r.alert_id for r in rows}))}
-        digest = self._digest(rows, alerts, now)
+        return await self.deliver_due(only=(channel, target))
+
+    async def deliver_due(self, *, only: tuple[str, str] | None = None) -> int:
+        """Send the due rows of every target due now (or of `only`), each target's rows as one message;
+        returns how many rows went out. The targets come from the due-targets index (their rows are read
+        by target), their send limits are asked in one Redis round trip, their rows claimed with one
+        prepared statement, the messages sent concurrently and recorded with one statement."""
+        sent = 0
+        while True:
+            now = self.service.clock.now()
+            wake = Wakeups()
+            try:
+                targets = [only] if only is not None else await self._due_targets(now)
+                claimed = await self._claim(targets, now, wake)
+                if claimed:
+                    # Read back by batch too: a row another worker claimed first is its, not ours.
+                    rows = await Notification.filter(
+                        id__in=[row_id for row_id, _ in claimed],
+                        batch__in=list({batch for _, batch in claimed}),
+                        status=NotificationStatus.SENDING,
+                    ).order_by("id")
+                    alerts = {a.id: a for a in await Alert.filter(id__in=sorted({r.alert_id for r in rows}))}
+                    batches: dict[str, list[Notification]] = {}
+                    for row in rows:
+                        batches.setdefault(str(row.batch), []).append(row)
+                    sent += await self._send_batches(batches, alerts, now)
+            finally:
+                await self.service.schedule(wake)
+            if only is not None or len(targets) < TARGETS_PER_RUN:
+                return sent
+
+    async def _due_targets(self, now: datetime) -> list[tuple[str, str]]:
         try:
-            if channel in ROBOT_CHANNELS:
-                return await self._via_robot(channel, target, rows, alerts, digest=digest, batch=batch, now=now)
+            return await self.service.due_targets.take(now, TARGETS_PER_RUN)
+        except (RedisError, OSError) as exc:  # the database knows too, at a higher price
+            log.warning("due alert targets unavailable in redis; grouping the due rows", error=str(exc))
+        due = await (
+            Notification.filter(status=NotificationStatus.PENDING, due_at__lte=now)
+            .group_by("channel", "target")
+            .limit(TARGETS_PER_RUN - 1)  # fewer than a full page: no second round
+            .values_list("channel", "target")
+        )
+        return [(str(channel), str(target)) for channel, target in due]
+
+    async def _claim(self, targets: list[tuple[str, str]], now: datetime, wake: Wakeups) -> list[tuple[int, str]]:
+        """Claim (pending → sending, committed) the due rows of the targets the send limits admit; returns
+        (row id, batch) as asked (another worker may have claimed some first). A held target's rows stay
+        as they are (re-dating hundreds of held rows on every wake-up cost more than the sends): it is
+        offered again for when its limit frees."""
+        by_channel: dict[str, list[str]] = {}
+        for channel, target in targets:
+            until = self._held.get((channel, target))
+            if until is not None and until > now:
+                wake.deliver(channel, target, until)  # known to be held: not even its rows are read
+            else:
+                by_channel.setdefault(channel, []).append(target)
+        due: dict[tuple[str, str], list[int]] = {}
+        for channel, names in by_channel.items():
+            found = await (
+                Notification.filter(
+                    channel=channel, target__in=names, status=NotificationStatus.PENDING, due_at__lte=now
+                )
+                .order_by("id")
+                .values_list("id", "target")
+            )
+            for row_id, target in found:
+                due.setdefault((channel, str(target)), []).append(int(row_id))
+        rows = 0
+        for channel, target in list(due):
+            if rows >= ROWS_PER_RUN:  # short writes and short jobs: the rest in the next round
+                wake.deliver(channel, target, now)
+                del due[channel, target]
+            else:
+                rows += min(len(due[channel, target]), MAX_ROWS.get(channel, MAX_PER_MESSAGE))
+        waits = await self.limits.wait_many(list(due))
+        claims: list[tuple[int, str]] = []
+        for ((channel, target), ids), wait in zip(due.items(), waits, strict=True):
+            if wait > 0:
+                later = now + timedelta(seconds=wait)
+                self._held[channel, target] = later
+                wake.deliver(channel, target, later)
+                log.info("alert delivery held by the send limit", channel=channel, target=target, wait_s=round(wait, 1))
+                continue
+            self._held.pop((channel, target), None)
+            most = MAX_ROWS.get(channel, MAX_PER_MESSAGE)
+            if len(ids) > most:
+                wake.deliver(channel, target, now)  # the rest in the next message
+            batch = uuid.uuid4().hex
+            claims += [(row_id, batch) for row_id in ids[:most]]
+        if claims:
+            await self._retry_contention(lambda: self._claim_rows(claims, now))
+        return claims
+
+    async def _claim_rows(self, claims: list[tuple[int, str]], now: datetime) -> None:
+        async with write_transaction("alert deliveries") as write:
+            await claim_rows(write.conn, claims, now)
+
+    async def _send_batches(
+        self, batches: Mapping[str, list[Notification]], alerts: Mapping[int, Alert], now: datetime
+    ) -> int:
+        """Every claimed message at once (a few in flight per provider); robot channels queue commands."""
+        gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def send(rows: list[Notification]) -> Sent:
+            channel, target = rows[0].channel, rows[0].target
             sender = self.channels.get(channel)
             if sender is None:
                 raise NotConfigured(f"channel {channel!r} is not available")
-            sent = await sender.send(self._recipient(channel, target, rows), digest)
-        except ChannelError as exc:
-            await self._failed(rows, alerts, exc, now)
-            return 0
-        await self._mark_sent(batch, sent, now)  # the channel logged the send
-        count_notifications(channel, "sent", len(rows))
-        return len(rows)
+            async with gate:
+                return await sender.send(self._recipient(channel, target, rows), self._digest(rows, alerts, now))
 
-    async def _mark_sent(self, batch: str, sent: Sent, now: datetime, command_id: int | None = None) -> None:
-        """The provider took it: record that, insisting through a busy SQLite (the row must not be left
-        `sending` — the sweeper would call it unknown)."""
+        http = {batch: rows for batch, rows in batches.items() if rows[0].channel not in ROBOT_CHANNELS}
+        outcomes = await asyncio.gather(*(send(rows) for rows in http.values()), return_exceptions=True)
+        sent: list[SentBatch] = []
+        failed: list[tuple[list[Notification], ChannelError]] = []
+        unexpected: BaseException | None = None
+        for (batch, rows), outcome in zip(http.items(), outcomes, strict=True):
+            if isinstance(outcome, Sent):  # the channel logged the send
+                provider_id = (outcome.provider_id or "")[: limits.PROVIDER_ID_CHARS] or None
+                sent.append(SentBatch(batch, tuple(r.id for r in rows), outcome.provider, provider_id))
+            elif isinstance(outcome, ChannelError):
+                failed.append((rows, outcome))
+            else:
+                unexpected = unexpected or outcome  # rows stay `sending`: the sweeper calls them unknown
+        if sent:
+            await self._retry_contention(lambda: self._mark_sent(sent, now))  # the row must not stay `sending`
+        count = 0
+        for s in sent:
+            rows = http[s.batch]
+            count_notifications(rows[0].channel, "sent", len(rows))
+            count += len(rows)
+        for rows, exc in failed:
+            await self._failed(rows, alerts, exc, now)
+        for batch, rows in batches.items():
+            if batch in http:
+                continue
+            try:
+                digest = self._digest(rows, alerts, now)
+                count += await self._via_robot(
+                    rows[0].channel, rows[0].target, rows, alerts, digest=digest, batch=batch, now=now
+                )
+            except ChannelError as exc:
+                await self._failed(rows, alerts, exc, now)
+        if unexpected is not None:
+            raise unexpected
+        return count
+
+    async def _mark_sent(self, sent: list[SentBatch], now: datetime) -> None:
+        async with write_transaction("alert deliveries sent") as write:
+            await mark_sent(write.conn, sent, now)
+
+    @staticmethod
+    async def _retry_contention(write: Callable[[], Awaitable[None]]) -> None:
+        """Insist through a busy SQLite: a claim or a record of what went out must not be lost."""
         for attempt in range(MARK_ATTEMPTS):
             try:
-                await self._mark_sent_once(batch, sent, now, command_id)
+                await write()
             except Exception as exc:
                 if not is_write_contention(exc) or attempt == MARK_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0.05 * (attempt + 1))
             else:
                 return
-
-    async def _mark_sent_once(self, batch: str, sent: Sent, now: datetime, command_id: int | None) -> None:
-        await Notification.filter(batch=batch, status=NotificationStatus.SENDING).update(
-            status=NotificationStatus.SENT,
-            sent_at=now,
-            provider=sent.provider,
-            provider_id=(sent.provider_id or "")[: limits.PROVIDER_ID_CHARS] or None,
-            command_id=command_id,
-            error=None,
-        )
 
     def _recipient(self, channel: str, target: str, rows: list[Notification]) -> Recipient:
         people = [self.service.directory.person(row.recipient) for row in rows]

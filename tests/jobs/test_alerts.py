@@ -1,15 +1,16 @@
 """Alerts end to end in one process, on an injected clock: the shipped rules, both databases, a real
 Redis, and the fake WeCom / Alibaba Cloud providers over real HTTP (they check every signature).
 
-`run_due` does what the arq jobs do when their time comes (a step, then a delivery per target); the
-jobs themselves and their scheduling are covered at the end and by the process tests."""
+`run_due` does what the arq jobs do when their time comes (every due step, then every due delivery);
+the jobs' scheduling is covered at the end and by the process tests."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from tortoise.transactions import in_transaction
 from bot.alerts.channels import build_channels
 from bot.alerts.delivery import Deliverer, send_limits
 from bot.alerts.ratelimit import SendLimits
-from bot.alerts.service import AlertService, AlertSpec, Wakeups
+from bot.alerts.service import DELIVER_JOB, STEP_JOB, STEP_SLOT_MS, AlertService, AlertSpec, Wakeups
 from bot.api.alerts import ALERTS
 from bot.app import create_app
 from bot.clock import FrozenClock
@@ -34,7 +35,7 @@ from handlers.pipeline import Services
 from handlers.steps import FULL_STEPS
 from jobs.alerts import sweep_alerts
 from jobs.processing import WorkerDeps
-from models.alerts import Alert, AlertStatus, Notification, NotificationStatus
+from models.alerts import Alert, AlertEvent, AlertStatus, Notification, NotificationStatus
 from models.commands import Command, CommandStatus
 from models.messages import InboundMessage
 from models.robots import Robot
@@ -93,23 +94,20 @@ async def say(env: Env, text: str, sender: str = "号主A", group: str = "客户
 
 
 async def run_due(env: Env) -> None:
-    """Every step and delivery due at the clock's now, as their jobs would run them (twice: a job may
-    run again, and must change nothing the second time)."""
-    now = env.clock.now()
+    """Every step and delivery due at the clock's now, as their jobs run them (twice: a job may run
+    again, and must change nothing the second time)."""
     for _ in range(2):
         for _round in range(5):
-            steps = await Alert.filter(status=AlertStatus.OPEN, next_escalation_at__lte=now).values_list(
-                "id", "step_token"
-            )
-            for alert_id, token in steps:
-                await env.alerts.step(int(alert_id), int(token))
-            targets = await Notification.filter(status=NotificationStatus.PENDING, due_at__lte=now).values_list(
-                "channel", "target"
-            )
-            for channel, target in sorted(set(targets)):
-                await env.deliverer.deliver(str(channel), str(target))
-            if not steps and not targets:
+            steps = await env.alerts.step_due()
+            env.clock.advance(env.alerts.gather)  # deliveries wait that long for more rows to one target
+            sent = await env.deliverer.deliver_due()
+            if not steps and not sent:
                 break
+
+
+def slot_job(kind: str, due: datetime, slot_ms: int) -> str:
+    """The id of the job that runs what is due at `due`: the due time rounded up to its slot."""
+    return f"{kind}:{-(-int(due.timestamp() * 1000) // slot_ms) * slot_ms}"
 
 
 async def later(env: Env, minutes: float) -> None:
@@ -257,16 +255,19 @@ async def test_the_sweeper_schedules_what_is_overdue_and_settles_interrupted_sen
     alert = await Alert.get(source_message_id=message.id)
     row = await Notification.get(alert_id=alert.id)
     redis = env.deps.redis
-    queued = {job.job_id for job in await redis.queued_jobs()}
-    assert f"alert-step:{alert.id}:1" in queued
-    assert any(str(job_id).startswith("deliver:wecom_app:售后小王:") for job_id in queued)
+    queued = {job.job_id: job.function for job in await redis.queued_jobs()}
+    assert alert.next_escalation_at is not None
+    # One job per slot of due times takes every step (and one per gather slot every delivery) then due.
+    assert queued[slot_job("alert-steps", alert.next_escalation_at, STEP_SLOT_MS)] == STEP_JOB
+    gather = env.alerts.gather
+    assert queued[slot_job("deliver", row.due_at + gather, int(gather.total_seconds() * 1000))] == DELIVER_JOB
     await redis.flushall()  # Redis lost every job
     env.clock.advance(timedelta(minutes=31))
     ctx: dict[str, Any] = {"deps": env.deps}
     found = await sweep_alerts(ctx)
     assert (found["steps"], found["deliveries"]) == (1, 1)
-    queued = {job.job_id for job in await redis.queued_jobs()}
-    assert f"alert-step:{alert.id}:1" in queued
+    queued = {job.job_id: job.function for job in await redis.queued_jobs()}
+    assert queued[slot_job("alert-steps", env.clock.now(), STEP_SLOT_MS)] == STEP_JOB
     # A sender killed mid-request leaves its row `sending`: later it is `unknown`, never re-sent.
     await Notification.filter(id=row.id).update(status=NotificationStatus.SENDING, claimed_at=env.clock.now())
     env.clock.advance(timedelta(minutes=5))
@@ -325,6 +326,41 @@ async def test_a_robot_offline_for_long_opens_one_alert_and_coming_back_resolves
         "resolved",
         "robot back online",
     )
+
+
+async def test_a_storm_of_due_steps_and_deliveries_runs_each_once_with_two_workers_at_a_time(env: Env) -> None:
+    """More alerts due at once than a batch takes, stepped and delivered by two runners at the same time (two
+    workers: on PostgreSQL each batch locks its rows and skips the other's; on SQLite they take turns)."""
+    wake = Wakeups()
+    async with in_transaction() as conn:
+        for n in range(14):
+            spec = AlertSpec(kind="complaint_unhandled", subject=f"号主{n}", detail="storm")
+            await env.alerts.open(spec, env.clock.now(), conn, wake)
+    ids = sorted([a.id for a in await Alert.all()])
+    env.clock.advance(timedelta(minutes=30))
+    first, second = await asyncio.gather(env.alerts.step_due(limit=4), env.alerts.step_due(limit=4))
+    assert sorted([*first, *second]) == ids  # each alert stepped by one of them
+    assert set(first.values()) | set(second.values()) == {"escalated"}
+    assert await env.alerts.step_due() == {}  # nothing left due
+    assert await env.alerts.step(ids[0], 1) == "stale"  # a job with the old token changes nothing
+    events = Counter(await AlertEvent.filter(action="escalated").values_list("alert_id", flat=True))
+    assert events == dict.fromkeys(ids, 1)
+    alerts = await Alert.filter(id__in=ids)
+    assert {(a.level, a.step_token, a.escalation_count) for a in alerts} == {(2, 2, 1)}
+    assert {a.next_escalation_at for a in alerts} == {a.opened_at + timedelta(minutes=60) for a in alerts}
+    env.clock.advance(env.alerts.gather)
+    while sum(await asyncio.gather(env.deliverer.deliver_due(), env.deliverer.deliver_due())):
+        pass
+    rows = await Notification.filter(alert_id__in=ids, channel="wecom_app")
+    assert {r.status for r in rows} == {NotificationStatus.SENT}
+    assert {r.level for r in rows} == {1, 2}
+    # Exactly once: one accepted WeCom call per batch of rows, each batch at most six alerts, no row twice.
+    batches = Counter(r.batch for r in rows)
+    assert max(batches.values()) <= 6
+    calls = Counter(c.provider_id for c in env.fakes.wecom.of("wecom_app"))
+    assert set(calls.values()) == {1}
+    assert set(calls) == {r.provider_id for r in rows}
+    assert len(calls) == len(batches)
 
 
 async def test_the_user_answering_cancels_the_no_response_alert_about_them(env: Env) -> None:
