@@ -10,6 +10,7 @@ import structlog
 from arq.constants import default_queue_name
 from tortoise.functions import Min
 
+from bot import events
 from bot.alerts.delivery import Deliverer
 from bot.alerts.service import AlertService, AlertSpec, Wakeups
 from bot.write_lock import write_transaction
@@ -34,7 +35,10 @@ def _service(ctx: dict[str, Any]) -> AlertService:
 async def alert_step_job(ctx: dict[str, Any], *_legacy: object) -> int:
     """Every step due now (one job per slot of due times; a job queued by an older version carries an
     alert id and token, which the batch covers). Returns how many alerts it stepped."""
-    return len(await _service(ctx).step_due())
+    stepped = await _service(ctx).step_due()
+    if stepped:  # committed (escalated or expired): a live event for the web console (bot/events.py)
+        await events.publish(ctx["deps"].redis, "alert", action="stepped", alerts=len(stepped))
+    return len(stepped)
 
 
 async def deliver_alerts_job(ctx: dict[str, Any], *_legacy: object) -> int:
