@@ -264,11 +264,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     try:
         asyncio.run(migrate(settings.database.url))
+        console = f"{(settings.server.public_url or local).rstrip('/')}/"
+        log.info("web console", url=console, accounts=asyncio.run(console_hint(settings.database.url)))
         return _supervise(commands, env)
     finally:
         if redis is not None:
             redis.stop()
             log.info("embedded redis stopped")
+
+
+async def console_hint(url: str) -> str:
+    """What `hub run` says about logging in to the console: how to make the first admin when there is none."""
+    from bot.db import open_db
+    from models.accounts import Account
+
+    async with open_db(url):
+        count = await Account.filter(disabled=False).count()
+    if count == 0:
+        return "none yet: create the first admin with `hub users add NAME --role admin` (prints a one-time password)"
+    return f"{count} active; `hub users list` shows them, `hub users add NAME --role ROLE` adds one"
 
 
 def _supervise(commands: dict[str, list[str]], env: dict[str, str]) -> int:

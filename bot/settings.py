@@ -396,6 +396,9 @@ class ConsoleSettings(_Section):
     login_failures_per_name: int = Field(default=5, ge=1)
     login_failures_per_ip: int = Field(default=20, ge=1)
     login_window_s: float = Field(default=900, gt=0)
+    # Peers whose X-Forwarded-For is believed (the reverse proxy): the client's address for the per-IP count is
+    # the right-most address there that is not one of these. Others' X-Forwarded-For is ignored.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     # argon2id parameters: "owasp" (t=2, 19 MiB, p=1; ~75 ms here), "rfc9106_low_memory" (t=3, 64 MiB, p=4;
     # ~450 ms). Hashes made with other parameters are re-hashed at the next login. "insecure_fast_for_tests"
     # exists for the test suite only: it makes hashes anyone can brute-force.

@@ -239,6 +239,22 @@ async def check_csrf(request: web.Request, presented: str | None) -> None:
         raise ApiError(403, "CSRF 校验失败：请刷新页面后重试", error="csrf_failed")
 
 
+def client_ip(request: web.Request) -> str:
+    """The address to count failed logins against: the peer, or, when the peer is a trusted reverse proxy
+    (`console.trusted_proxies`, nginx on the same host by default), the right-most X-Forwarded-For entry
+    that is not a trusted proxy (what nginx's $proxy_add_x_forwarded_for appended; entries further left
+    are whatever the client claimed)."""
+    peer = request.remote or "unknown"
+    trusted = request.app[CONSOLE].trusted_proxies if CONSOLE in request.app else ()
+    if peer not in trusted:
+        return peer
+    hops = [hop.strip() for header in request.headers.getall("X-Forwarded-For", ()) for hop in header.split(",")]
+    for hop in reversed(hops):
+        if hop and hop not in trusted:
+            return hop
+    return peer
+
+
 async def presented_csrf(request: web.Request) -> str | None:
     """The token a request carries: the X-CSRF-Token header, else the form field csrf_token."""
     header = request.headers.get(CSRF_HEADER)

@@ -13,7 +13,7 @@ import pytest
 import structlog
 
 from bot.accounts import passwords
-from bot.cli import main
+from bot.cli import console_hint, main
 from bot.db import open_db
 from models.accounts import Account
 
@@ -57,6 +57,7 @@ def stored(url: str, name: str) -> Account | None:
 def test_users_commands(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "list")
     assert (code, out) == (0, "no accounts yet: hub users add NAME --role admin\n")
+    assert "create the first admin with `hub users add NAME --role admin`" in asyncio.run(console_hint(env))
 
     code, out, err = run(capsys, "add", "店长", "--role", "admin")
     assert code == 0, err
@@ -88,6 +89,7 @@ def test_users_commands(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0].split() == ["name", "role", "person", "state", "last", "login"]
     assert lines[1].split() == ["小王", "staff", "售后小王", "disabled", "-"]
     assert lines[2].split() == ["店长", "admin", "-", "must", "change", "password", "-"]
+    assert asyncio.run(console_hint(env)).startswith("1 active;")  # `hub run` says so at start
     assert run(capsys, "enable", "小王")[0] == 0
     enabled = stored(env, "小王")
     assert enabled is not None
