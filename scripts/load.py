@@ -322,6 +322,7 @@ class Run:
             (_dt(r[3]) - _dt(r[2])).total_seconds() for r in rows if str(r[1]) == "processed" and r[3] is not None
         ]
         retried = sum(1 for r in rows if int(r[4] or 0) > 1)
+        peak = peak_rate([_dt(r[3]).timestamp() for r in rows if r[3] is not None])
         sightings = int(fetch(db, "SELECT count(*) FROM message_sightings")[0][0])
         commands = fetch(
             db, "SELECT id, reply_key, part, purpose, status, worktool_message_id, batch_index FROM commands"
@@ -376,7 +377,8 @@ class Run:
             (
                 f"workers: {worker_cpu:.1f} s of CPU for {len(processed_s)} messages = "
                 f"{1000 * worker_cpu / max(len(processed_s), 1):.2f} ms per message "
-                f"(~{len(processed_s) / worker_cpu if worker_cpu else math.nan:.0f} messages/s per core)"
+                f"(~{len(processed_s) / worker_cpu if worker_cpu else math.nan:.0f} messages/s per core); "
+                f"drained at best {peak:.0f} messages/s (5 s window; a backlog shows the workers' capacity)"
             ),
             "per process: "
             + "  ".join(f"{p.name} cpu {p.cpu_s():.1f} s, rss max {p.rss_max_mb:.0f} MB" for p in self.procs),
@@ -393,6 +395,16 @@ class Run:
             < TARGETS["processed_p99_s"],
         }
         return lines, verdicts
+
+
+def peak_rate(times: list[float], window_s: float = 5.0) -> float:
+    """The most messages processed within any `window_s`, per second."""
+    times, best, start = sorted(times), 0, 0
+    for end, at in enumerate(times):
+        while times[start] < at - window_s:
+            start += 1
+        best = max(best, end - start + 1)
+    return best / window_s
 
 
 def _dt(value: Any) -> datetime:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,8 @@ async def test_two_servers_and_two_workers_on_postgresql_keep_order_and_exactly_
         workers = [spawn("worker", env, tmp_path / f"worker{n}.log") for n in range(2)]
         try:
             for n in range(2):  # both take jobs from the start, so both share the work
-                await until(f"worker{n} started", lambda n=n: started(tmp_path / f"worker{n}.log"), timeout_s=60)
+                log = tmp_path / f"worker{n}.log"
+                await until(f"worker{n} started", partial(started, log), timeout_s=60)
             statuses = await post_all([base0, base1])
             messages = PER_GROUP * len(GROUPS)
             await until("every message processed", lambda: all_processed(pg_url, messages), timeout_s=60)
