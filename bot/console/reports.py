@@ -1,6 +1,6 @@
-"""每日售后报告: pick a past day; its figures (bot/reports/daily.py: the stored report, or computed now
-when none is stored, as GET /api/reports/daily-after-sales does) with ECharts charts — tasks by type,
-response times, alerts by level and by outcome, staff workload — and the markdown/HTML downloads
+"""每日售后报告: pick a past day; its figures (the stored report, or computed now when none is stored, as
+GET /api/reports/daily-after-sales does; bot/console/daily.py) with ECharts charts — tasks by type, response
+times, alerts by level and by outcome, staff workload — and the markdown/HTML downloads
 (bot/reports/render.py). Manager and admin, as the API."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from aiohttp import web
 from tortoise.functions import Count
 
 from bot.console.common import clock, error_page, local_day, page, render, zone
+from bot.console.daily import figures_of_day
 from bot.keys import RULES
-from bot.reports.daily import DEFAULT_OVERDUE_HOURS, DailyFigures, compute_daily, day_window
+from bot.reports.daily import DEFAULT_OVERDUE_HOURS, DailyFigures, day_window
 from bot.reports.delivery import figures_of
 from bot.reports.render import COOPERATION, KIND, LEVEL, OUTCOME, RESPONSE, duration, render_html, render_markdown
 from models.tasks import AfterSalesTask, DailyReport
@@ -43,7 +44,7 @@ async def _figures(request: web.Request, day: date) -> tuple[DailyFigures, Daily
         return figures_of(row), row
     rules = request.app.get(RULES)
     overdue = rules.current.assignment.assignment.overdue_hours if rules is not None else DEFAULT_OVERDUE_HOURS
-    return await compute_daily(day, zone(request), overdue_hours=overdue), None
+    return await figures_of_day(day, zone(request), overdue_hours=overdue), None
 
 
 async def _tasks_by_type(request: web.Request, day: date) -> dict[str, int]:
