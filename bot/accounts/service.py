@@ -30,6 +30,7 @@ ROLES: Final = ("staff", "manager", "admin")  # the order of rank (ApiRole)
 REFUSED_ZH: Final = "用户名或密码错误"  # unknown name, wrong password and disabled account alike
 THROTTLED_ZH: Final = "登录失败次数过多，请 {minutes} 分钟后再试"
 DEFAULTS: Final = ConsoleSettings()
+MAX_PASSWORD_CHARS: Final = 1024  # hashing cost grows with the length; nobody types more
 
 
 class AccountError(Exception):
@@ -77,8 +78,8 @@ def check_role(role: str) -> ApiRole:
 def check_password(password: str, console: ConsoleSettings = DEFAULTS) -> None:
     if len(password) < console.min_password_chars:
         raise AccountError(f"密码至少需要 {console.min_password_chars} 个字符", "invalid")
-    if len(password) > 1024:  # hashing cost grows with it; nobody types more
-        raise AccountError("密码过长（最多 1024 个字符）", "invalid")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise AccountError(f"密码过长（最多 {MAX_PASSWORD_CHARS} 个字符）", "invalid")
 
 
 async def _check_person(person: str, people: Collection[str] | None) -> None:
@@ -197,7 +198,9 @@ async def authenticate(
         raise LoginRefused(THROTTLED_ZH.format(minutes=max(1, -(-int(wait_s) // 60))), retry_after_s=wait_s)
     profile = console.password_hashing
     account = await Account.get_or_none(name=name.strip()) if 0 < len(name.strip()) <= limits.NAME_CHARS else None
-    if account is None:
+    if len(password) > MAX_PASSWORD_CHARS:  # no password is that long: refused without hashing megabytes
+        matched = False
+    elif account is None:
         await passwords.verify_password(await asyncio.to_thread(passwords.dummy_hash, profile), password, profile)
         matched = False
     else:

@@ -84,6 +84,7 @@ async def test_add_reset_disable_enable_and_change_password(db: None, redis: Red
     changed = await service.change_password("小王", one_time, "a-long-new-password", console=FAST, clock=clock)
     assert (changed.must_change_password, changed.password_set_at) == (False, clock.now())
     assert (await refusal(redis, clock, "小王", one_time)).message_zh == "用户名或密码错误"
+    assert (await refusal(redis, clock, "小王", "x" * 1025)).message_zh == "用户名或密码错误"  # not even hashed
     await login(redis, clock, "小王", "a-long-new-password")
 
     clock.advance(timedelta(minutes=1))
