@@ -27,7 +27,9 @@ from bot.events import STREAM
 from bot.keys import SETTINGS
 
 log = structlog.get_logger(__name__)
-BLOCK_MS: Final = 5000
+# How long one XREAD waits for news. Short: `hub serve` does not begin its shutdown while a read is blocked
+# (measured: SIGTERM with an open page took the whole block, 5 s at 5000 ms); one round trip a second when idle.
+BLOCK_MS: Final = 1000
 CATCH_UP_MAX: Final = 500
 QUEUE_MAX: Final = 200  # a page this far behind is told to re-fetch instead
 RETRY_S: Final = 2.0
