@@ -16,8 +16,8 @@ from bot.alerts.service import CONVERSATION_KINDS, AlertSpec, alert_refs
 from bot.understanding.engine import mentions
 from bot.understanding.intervention import STAFF_ROLES
 from handlers.pipeline import MessageUpdate, StepContext
+from handlers.state import OpenAlert
 from models.alerts import CancelReason
-from models.conversations import Conversation
 from models.messages import InboundMessage
 
 log = structlog.get_logger(__name__)
@@ -29,22 +29,22 @@ async def alerts_step(message: InboundMessage, ctx: StepContext, update: Message
     verdict = update.intervention
     if services is None or services.alerts is None or rules is None or verdict is None or classification is None:
         return
-    alerts = services.alerts
+    alerts, state = services.alerts, ctx.state
     conversation_id: int = message.conversation_id  # type: ignore[attr-defined]
-    role = str(update.fields.get("sender_role", "user"))
+    role = update.sender_role
     text = message.text
     if verdict.case == "needs_staff_now":
         kind = rules.alerts.open_for_types.get(classification.type, rules.alerts.refusal_kind)
-        conversation = await Conversation.filter(id=conversation_id).using_db(ctx.conn).first()
         spec = AlertSpec(
             kind=kind,
             subject=message.sender_name,
             conversation_id=conversation_id,
-            where=conversation.name if conversation is not None else "",
+            where=state.conversation.name if state.conversation is not None else "",
             detail=text,
             source_message_id=message.id,
         )
-        await alerts.open(spec, ctx.now, ctx.conn, update.alerts)
+        opened = await alerts.open(spec, ctx.now, ctx.conn, update.effects.alerts)
+        state.alert_opened(OpenAlert(opened.alert.id, opened.alert.kind, opened.alert.subject))
         return
     if role in STAFF_ROLES:
         handled = next((p for p in rules.intervention.handled_phrases if p in text), None)
@@ -58,15 +58,18 @@ async def alerts_step(message: InboundMessage, ctx: StepContext, update: Message
                 conn=ctx.conn,
                 claimed=handled == "接手",
             )
+            state.alerts_closed([alert_id])
             log.info("alert closed from the chat", alert_id=alert_id, done=closed.done, by=message.sender_name)
         if refs or not verdict.is_staff_intervention:
             return
         reason = CancelReason.MANUAL if handled is not None else CancelReason.STAFF_INTERVENED
-        open_subjects = await alerts.open_subjects(conversation_id, CONVERSATION_KINDS, ctx.conn)
+        open_subjects = {alert.subject for alert in state.open_about(CONVERSATION_KINDS)}
+        if not open_subjects:
+            return  # nothing open in the room (what cancel_matching would find)
         # Staff @-ing a user closes what is open about that user; otherwise everything open in the room.
         about: list[str | None] = [name for name in mentions(text) if name in open_subjects]
         for subject in about or [None]:
-            await alerts.cancel_matching(
+            closed_ids = await alerts.cancel_matching(
                 reason,
                 actor=message.sender_name,
                 note=verdict.reason[:200],
@@ -75,8 +78,9 @@ async def alerts_step(message: InboundMessage, ctx: StepContext, update: Message
                 conversation_id=conversation_id,
                 subject=subject,
             )
-    elif role == "user":
-        await alerts.cancel_matching(
+            state.alerts_closed(closed_ids)
+    elif role == "user" and state.open_about(("user_no_response",), message.sender_name):
+        closed_ids = await alerts.cancel_matching(
             CancelReason.USER_RESPONDED,
             actor=message.sender_name,
             note=text[:200],
@@ -85,3 +89,4 @@ async def alerts_step(message: InboundMessage, ctx: StepContext, update: Message
             conversation_id=conversation_id,
             subject=message.sender_name,
         )
+        state.alerts_closed(closed_ids)

@@ -1,8 +1,13 @@
 """The per-message pipeline: an ordered list of steps, each filling part of the message's verdict.
 
-Steps get the message, a read-only context and the update they add to; they never commit. The job that
-runs them stores the update and marks the message processed in the same transaction, so a step's effect
-and "processed" land together or not at all.
+Steps get the message, a context and the update they add to; they never commit. The job runs them over a
+chunk of a conversation's messages in one transaction, then stores every message's update and marks the
+chunk processed with a few statements (handlers/batch.py), so a step's effect and "processed" land
+together or not at all.
+
+What a step reads about the conversation (its name and kind, the takeover pause, the recent messages, the
+open alerts, whether a task is open) is in `ctx.state`, loaded once per chunk and kept current by the
+steps themselves: no step queries for it per message.
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from bot.alerts.service import AlertService, Wakeups
+from bot.alerts.service import AlertService
 from bot.commands.service import Commands
+from bot.effects import Effects
 from bot.llm import LlmClassifier
-from bot.rules.people import Directory
+from bot.rules.people import Directory, SenderRole
 from bot.settings import Settings
 from bot.tasks.service import TaskService
-from bot.understanding.engine import Classification
+from bot.understanding.engine import Classification, MessageInput
 from bot.understanding.intervention import Intervention
 from bot.understanding.ruleset import RuleSet
 from bot.understanding.store import RuleStore
 from handlers.sender import resolve_sender_role
+from handlers.state import ConversationState
 from models.messages import InboundMessage
 
 
@@ -41,35 +48,48 @@ class Services:
 
 
 @dataclass(frozen=True)
+class Understood:
+    """A message classified before the transaction (rules, or the LLM when they were unsure), with the
+    input it was classified from (its conversation context as it was then)."""
+
+    input: MessageInput
+    classification: Classification
+
+
+@dataclass(frozen=True)
 class StepContext:
     directory: Directory
     now: datetime
     conn: BaseDBAsyncClient
     services: Services | None = None  # None: sender roles only (processing tests)
     rules: RuleSet | None = None  # the set in force for this message (one per batch)
-    hints: dict[int, Classification] = field(default_factory=dict)  # LLM verdicts asked before the transaction
+    understood: dict[int, Understood] = field(default_factory=dict)  # classified before the transaction
+    state: ConversationState = field(default_factory=ConversationState.empty)
 
 
 @dataclass
 class MessageUpdate:
-    """Columns the steps set on the message; stored with state=processed. `classification` and
-    `intervention` are the understanding step's verdicts for the steps after it; `wake` lists robots whose
-    dispatcher to wake once the transaction has committed, `alerts` the alert steps and deliveries and
-    `task_checks` the user-response checks to schedule then."""
+    """What the steps decided about one message. `role` and the verdict columns are stored with
+    state=processed; `classification` and `intervention` are the understanding step's verdicts for the
+    steps after it; `effects` what to do once the transaction has committed (robots to wake, alert steps
+    and deliveries, user-response checks)."""
 
-    fields: dict[str, Any] = field(default_factory=dict)
+    role: SenderRole | None = None
+    fields: dict[str, Any] = field(default_factory=dict)  # verdict columns (handlers/batch.py VERDICT_COLUMNS)
     classification: Classification | None = None
     intervention: Intervention | None = None
-    wake: set[str] = field(default_factory=set)
-    alerts: Wakeups = field(default_factory=Wakeups)
-    task_checks: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # response checks to schedule
+    effects: Effects = field(default_factory=Effects)
+
+    @property
+    def sender_role(self) -> str:
+        return self.role or "user"
 
 
 Step = Callable[[InboundMessage, StepContext, MessageUpdate], Awaitable[None]]
 
 
 async def sender_role_step(message: InboundMessage, ctx: StepContext, update: MessageUpdate) -> None:
-    update.fields["sender_role"] = resolve_sender_role(message.sender_name, ctx.directory)
+    update.role = resolve_sender_role(message.sender_name, ctx.directory)
 
 
 DEFAULT_STEPS: tuple[Step, ...] = (sender_role_step,)  # the worker adds handlers.steps.UNDERSTANDING_STEPS
@@ -81,4 +101,5 @@ async def run_pipeline(
     update = MessageUpdate()
     for step in steps:
         await step(message, ctx, update)
+    ctx.state.remember(message, update.role or ctx.directory.role_of(message.sender_name), update.classification)
     return update

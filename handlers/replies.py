@@ -18,7 +18,6 @@ from bot.rules.people import Directory
 from bot.understanding.replies import decide_reply
 from handlers.holding import repeats_holding
 from handlers.pipeline import MessageUpdate, StepContext
-from models.conversations import Conversation
 from models.messages import InboundMessage
 
 log = structlog.get_logger(__name__)
@@ -41,10 +40,10 @@ async def reply_step(message: InboundMessage, ctx: StepContext, update: MessageU
     if services is None or rules is None or services.commands is None or classification is None or verdict is None:
         return
     conversation_id: int = message.conversation_id  # type: ignore[attr-defined]
-    conversation = await Conversation.filter(id=conversation_id).using_db(ctx.conn).first()
+    conversation = ctx.state.conversation
     if conversation is None:
         return
-    if conversation.bot_paused_until is not None and conversation.bot_paused_until > ctx.now:
+    if ctx.state.bot_paused(ctx.now):
         log.info("no bot reply: staff took over", conversation_id=conversation_id, message_id=message.id)
         return
     private = conversation.kind == "private"
@@ -56,7 +55,7 @@ async def reply_step(message: InboundMessage, ctx: StepContext, update: MessageU
     }
     decision = decide_reply(
         message.text,
-        str(update.fields.get("sender_role", "user")),
+        update.sender_role,
         classification,
         verdict,
         at_me=message.at_me,
@@ -75,9 +74,9 @@ async def reply_step(message: InboundMessage, ctx: StepContext, update: MessageU
         at_list=() if private else (message.sender_name,),
     )
     try:
-        queued = await services.commands.send_text(out, ctx.conn)
+        queued = await services.commands.send_text(out, ctx.conn, view=await ctx.state.robot_view(ctx.now, ctx.conn))
     except (NoRobotAvailable, OutgoingRefused) as exc:
         log.warning("bot reply not sent", message_id=message.id, rule=decision.rule, reason=str(exc))
         return
-    update.wake.add(queued.robot_id)
+    update.effects.robots.add(queued.robot_id)
     log.info("bot reply queued", message_id=message.id, rule=decision.rule, command_ids=queued.command_ids)

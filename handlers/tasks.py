@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
-from bot.tasks.service import TaskEffects
 from bot.understanding.engine import mentions
 from handlers.pipeline import MessageUpdate, StepContext
+from handlers.state import open_tasks
 from models.messages import InboundMessage
 
 
@@ -22,8 +22,8 @@ async def tasks_step(message: InboundMessage, ctx: StepContext, update: MessageU
         return
     tasks = services.tasks
     conversation_id: int = message.conversation_id  # type: ignore[attr-defined]
-    role = str(update.fields.get("sender_role", "user"))
-    effects = TaskEffects()
+    role = update.sender_role
+    effects = update.effects
     if verdict.case == "needs_after_sales":
         await tasks.open_task(
             conversation_id=conversation_id,
@@ -36,17 +36,18 @@ async def tasks_step(message: InboundMessage, ctx: StepContext, update: MessageU
             source_message_id=message.id,
         )
     else:
+        mentioned = mentions(message.text)
+        if not any(task.touched_by(message.sender_name, role, mentioned) for task in ctx.state.open_tasks):
+            return  # no open task this message follows up or answers: nothing to change
         refused = verdict.case == "needs_staff_now" and classification.type in rules.intervention.refusal.types
         await tasks.on_message(
             conversation_id=conversation_id,
             sender=message.sender_name,
             role=role,
-            mentioned=mentions(message.text),
+            mentioned=mentioned,
             refused=refused,
             now=ctx.now,
             conn=ctx.conn,
             effects=effects,
         )
-    update.wake |= effects.robots
-    update.alerts.merge(effects.alerts)
-    update.task_checks.update(effects.checks)
+    ctx.state.open_tasks = await open_tasks(conversation_id, ctx.conn)  # as the service left them

@@ -11,9 +11,9 @@ A chunk ends after about 25 ms (or when ingest waits for SQLite's write lock: bo
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import structlog
@@ -24,27 +24,31 @@ from tortoise.queryset import QuerySet
 
 from bot import events
 from bot.alerts.delivery import Deliverer
-from bot.alerts.service import Wakeups
 from bot.clock import Clock
 from bot.commands.dispatch import CommandDeps
 from bot.db import connection, is_write_contention
+from bot.effects import Effects
 from bot.locks import Turn, work_exclusively
 from bot.metrics import observe_processed
 from bot.rules.people import Directory
 from bot.settings import Settings
-from bot.tasks.service import TaskEffects
-from bot.understanding.engine import Classification
+from bot.understanding.engine import ContextMessage
+from bot.understanding.ruleset import RuleSet
 from bot.write_lock import write_transaction
-from handlers.pipeline import DEFAULT_STEPS, MessageUpdate, Services, Step, StepContext, run_pipeline
-from handlers.understanding import llm_hints
+from handlers.pipeline import DEFAULT_STEPS, MessageUpdate, Services, Step, StepContext, Understood, run_pipeline
+from handlers.state import ConversationState, load_state, recent_context
+from handlers.store import TakenElsewhere, store_chunk
+from handlers.understanding import understand_batch
 from jobs.outages import database_unreachable
 from models.conversations import Conversation
 from models.messages import InboundMessage, MessageSighting, ProcessingState
-from models.robots import note_callback
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS: Final = 3
 LOCK_RETRIES: Final = 5
+# Conversations a job drains at once: their database round trips overlap (SQLite's write transactions
+# still take turns). More buys nothing on 2 cores and holds more locks.
+CONCURRENT_CONVERSATIONS: Final = 8
 
 
 @dataclass(frozen=True)
@@ -59,38 +63,33 @@ class WorkerDeps:
     deliverer: Deliverer | None = None  # alert notifications: the worker sets it when alerts are enabled
 
 
-class _TakenElsewhere(Exception):
-    """Another processor already handled a message of this batch."""
-
-
 @dataclass
 class BatchResult:
     """What a batch's committed chunks did (a chunk that rolled back adds nothing)."""
 
     processed: int = 0
     blocked: bool = False  # a message failed and will be retried later: stop, to keep the order
-    heard: dict[str, datetime] = field(default_factory=dict)  # robot -> its latest report in the batch
-    wake: set[str] = field(default_factory=set)  # robots with replies queued by the batch
-    alerts: Wakeups = field(default_factory=Wakeups)  # alert steps and deliveries to schedule
-    task_checks: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # user-response checks
+    effects: Effects = field(default_factory=Effects)  # to apply once committed
 
     def merge(self, other: BatchResult) -> None:
         self.processed += other.processed
-        for robot_id, at in other.heard.items():
-            self.heard[robot_id] = max(at, self.heard.get(robot_id, at))
-        self.wake |= other.wake
-        self.alerts.merge(other.alerts)
-        self.task_checks.update(other.task_checks)
+        self.effects.merge(other.effects)
 
 
 async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]) -> int:
-    """arq job: drain each conversation's pending messages. Returns how many it processed."""
+    """arq job: drain each conversation's pending messages, up to `CONCURRENT_CONVERSATIONS` at a time
+    (each under its own lock, so each keeps its order). Returns how many it processed."""
     deps: WorkerDeps = ctx["deps"]
-    total = 0
-    for conversation_id in conversation_ids:
-        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id):  # on every line of its work
-            total += await drain_conversation(deps, conversation_id)
-    return total
+    room = asyncio.Semaphore(CONCURRENT_CONVERSATIONS)
+
+    async def drain(conversation_id: int) -> int:
+        async with room:
+            with structlog.contextvars.bound_contextvars(conversation_id=conversation_id):  # every line of its work
+                return await drain_conversation(deps, conversation_id)
+
+    async with asyncio.TaskGroup() as group:
+        drains = [group.create_task(drain(conversation_id)) for conversation_id in conversation_ids]
+    return sum(task.result() for task in drains)
 
 
 async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
@@ -104,16 +103,15 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
 
     async def turn(lock: Lock) -> Turn:
         nonlocal total
-        hints = await _llm_hints(deps, conversation_id, lock.reacquire)
-        result = await process_batch(conversation_id, deps, hints, lock.reacquire)
+        result = await process_batch(conversation_id, deps, lock.reacquire)
         total += result.processed
-        for robot_id, at in result.heard.items():
-            await note_callback(robot_id, at)
-        await _wake(deps, result.wake, result.alerts, result.task_checks)
         await events.conversation_processed(deps.redis, conversation_id, result.processed)  # committed: live event
+        await _apply(deps, result.effects)
         if result.blocked:
             return Turn.PAUSE  # a message failed and waits for a retry: later ones must wait too
-        return Turn.IDLE if result.processed == 0 else Turn.MORE
+        # A batch that was not full took everything pending: stop; the re-check after letting go finds
+        # whatever arrived meanwhile (one lock renewal and one empty read fewer per conversation).
+        return Turn.MORE if result.processed >= deps.settings.processing.batch_size else Turn.IDLE
 
     async def pending() -> bool:
         return await _pending(conversation_id).exists()
@@ -131,51 +129,46 @@ def _pending(conversation_id: int) -> QuerySet[InboundMessage]:
     )
 
 
-async def _wake(
-    deps: WorkerDeps,
-    robots: set[str],
-    alerts: Wakeups | None = None,
-    task_checks: dict[int, tuple[int, datetime]] | None = None,
-) -> None:
+async def _apply(deps: WorkerDeps, effects: Effects) -> None:
     services = deps.services
-    if services is not None and services.commands is not None:
-        for robot_id in sorted(robots):
-            await services.commands.wake(robot_id)
-    if alerts and services is not None and services.alerts is not None:
-        await services.alerts.schedule(alerts)
-    if task_checks and services is not None and services.tasks is not None:
-        await services.tasks.schedule(TaskEffects(checks=task_checks))
+    if services is None:
+        await effects.apply(commands=None, alerts=None, tasks=None)
+        return
+    await effects.apply(commands=services.commands, alerts=services.alerts, tasks=services.tasks)
 
 
-async def _llm_hints(
-    deps: WorkerDeps, conversation_id: int, renew: Callable[[], Awaitable[object]]
-) -> dict[int, Classification]:
-    services = deps.services
-    if services is None or services.llm is None or not services.llm.enabled:
-        return {}
-    pending = await _pending(conversation_id).limit(deps.settings.processing.batch_size)
-    ctx = StepContext(deps.directory, deps.clock.now(), connection(), services, services.rules.current)
-    return await llm_hints(pending, ctx, renew)
+async def _no_renewal() -> None:
+    return None
 
 
 async def process_batch(
-    conversation_id: int,
-    deps: WorkerDeps,
-    hints: dict[int, Classification] | None = None,
-    renew: Callable[[], Awaitable[object]] | None = None,
+    conversation_id: int, deps: WorkerDeps, renew: Callable[[], Awaitable[object]] | None = None
 ) -> BatchResult:
-    """Up to `processing.batch_size` pending messages, read before taking the write lock and processed in
-    chunks, each its own short transaction (`_process_chunk`); `renew` keeps the conversation lock alive
-    between chunks."""
+    """Up to `processing.batch_size` pending messages: read and classified once, before taking the write
+    lock (the LLM too, when enabled), then worked through in chunks, each its own short transaction
+    (`_process_chunk`); `renew` keeps the conversation lock alive between chunks and LLM calls."""
     done = BatchResult()
+    renew = renew or _no_renewal
+    pending = list(await _pending(conversation_id).limit(deps.settings.processing.batch_size))
+    if not pending:
+        return done
+    services = deps.services
+    rules = services.rules.current if services is not None else None
+    recent = await recent_context(conversation_id, pending[0], deps.directory, connection())
+    understood: dict[int, Understood] = {}
+    if rules is not None and services is not None:
+        llm = services.llm if services.llm is not None and services.llm.enabled else None
+        threshold = deps.settings.llm.confidence_threshold
+        before = ConversationState(recent=recent)
+        understood = await understand_batch(pending, before, rules, deps.directory, llm, threshold, renew)
+    batch = Batch(conversation_id, rules, understood, recent)
     for attempt in range(LOCK_RETRIES):
         try:
-            pending = list(await _pending(conversation_id).limit(deps.settings.processing.batch_size))
             while pending:
-                pending = pending[await _process_chunk(conversation_id, deps, hints or {}, pending, done) :]
-                if pending and renew is not None:
+                pending = pending[await _process_chunk(batch, deps, pending, done) :]
+                if pending:
                     await renew()
-        except _TakenElsewhere:
+        except TakenElsewhere:
             log.info("batch already processed elsewhere", conversation_id=conversation_id)
             done.blocked = True
             return done
@@ -186,7 +179,9 @@ async def process_batch(
                 log.warning(
                     "batch failed; retrying its messages one by one", conversation_id=conversation_id, exc_info=True
                 )
-                rest = await _process_singly(conversation_id, deps, deps.settings.processing.batch_size, hints or {})
+                # Only the LLM's verdicts are kept: the rules judge each message again in its own context.
+                asked = {i: u for i, u in understood.items() if u.classification.source == "llm"}
+                rest = await _process_singly(replace(batch, understood=asked), deps, len(pending))
                 done.merge(rest)
                 done.blocked = rest.blocked
                 return done
@@ -198,93 +193,79 @@ async def process_batch(
     return done
 
 
-async def _process_chunk(
-    conversation_id: int,
-    deps: WorkerDeps,
-    hints: dict[int, Classification],
-    pending: list[InboundMessage],
-    done: BatchResult,
-) -> int:
+@dataclass
+class Batch:
+    """A conversation's batch: the rule set in force for all of it, what was classified before the
+    transaction, and the recent context as of the last committed chunk."""
+
+    conversation_id: int
+    rules: RuleSet | None
+    understood: dict[int, Understood]
+    recent: deque[ContextMessage]
+
+
+async def _process_chunk(batch: Batch, deps: WorkerDeps, pending: list[InboundMessage], done: BatchResult) -> int:
     """The first of `pending` in one transaction that holds the write lock for about `HOLD_BUDGET_S` (less
     when ingest waits for it); adds what it did to `done` once committed and returns how many it took.
     The mark moves with each chunk, so the messages after it stay pending above it: the next chunk (or,
     after a crash, the sweeper's job) starts where this one committed."""
     chunk = BatchResult()
+    conversation_id = batch.conversation_id
     async with write_transaction("process", conversation_id=conversation_id) as tx:
         conn = tx.conn
-        messages: list[InboundMessage] = []
+        # A copy: a chunk that rolls back must leave the batch's context as it was.
+        state = await load_state(conversation_id, batch.recent.copy(), conn)
+        processed: list[tuple[InboundMessage, MessageUpdate]] = []
         for message in pending:
             with structlog.contextvars.bound_contextvars(message_id=message.id):
-                update = await _process_one(message, deps, conn, hints)
-            messages.append(message)
-            chunk.wake |= update.wake
-            chunk.alerts.merge(update.alerts)
-            chunk.task_checks.update(update.task_checks)
+                update = await _process_one(message, deps, conn, batch, state)
+            processed.append((message, update))
+            chunk.effects.merge(update.effects)
             if tx.spent():
                 break
-        # Kept here, not at ingest: one update per processed chunk instead of one per callback batch.
-        await (
-            Conversation.filter(id=conversation_id)
-            .using_db(conn)
-            .update(last_message_at=messages[-1].received_at, processed_upto=messages[-1].id)
-        )
+        await store_chunk(conn, conversation_id, processed, state, deps.clock.now())
         sightings = await (
-            MessageSighting.filter(message_id__in=[m.id for m in messages])
+            MessageSighting.filter(message_id__in=[m.id for m, _ in processed])
             .using_db(conn)
             .values_list("robot_id", "received_at")
         )
+    batch.recent = state.recent
+    messages = [m for m, _ in processed]
     for robot_id, at in [(m.robot_id, m.received_at) for m in messages] + list(sightings):
-        chunk.heard[robot_id] = max(at, chunk.heard.get(robot_id, at))
+        chunk.effects.hear(robot_id, at)
     chunk.processed = len(messages)
     observe_processed(deps.clock.now(), (m.received_at for m in messages))
+    log.debug("chunk processed", conversation_id=conversation_id, messages=len(messages))
     done.merge(chunk)
     return len(messages)
 
 
 async def _process_one(
-    message: InboundMessage, deps: WorkerDeps, conn: Any, hints: dict[int, Classification] | None = None
+    message: InboundMessage, deps: WorkerDeps, conn: Any, batch: Batch, state: ConversationState
 ) -> MessageUpdate:
-    """Run the pipeline and store its verdict; returns the update (what to wake after commit)."""
-    now = deps.clock.now()
-    rules = deps.services.rules.current if deps.services is not None else None
-    ctx = StepContext(deps.directory, now, conn, deps.services, rules, hints or {})
-    update = await run_pipeline(message, ctx, deps.steps)
-    changed = await (
-        InboundMessage.filter(id=message.id, state=ProcessingState.PENDING)
-        .using_db(conn)
-        .update(
-            state=ProcessingState.PROCESSED,
-            processed_at=now,
-            attempts=message.attempts + 1,
-            error=None,
-            **update.fields,
-        )
-    )
-    if changed != 1:
-        raise _TakenElsewhere(message.id)
-    log.debug("message processed", message_id=message.id, conversation_id=message.conversation_id, **update.fields)  # type: ignore[attr-defined]
-    return update
+    """Run the pipeline over one message, in memory but for what a step must change in the database;
+    its verdict is stored with the chunk (handlers/store.py)."""
+    ctx = StepContext(deps.directory, deps.clock.now(), conn, deps.services, batch.rules, batch.understood, state)
+    return await run_pipeline(message, ctx, deps.steps)
 
 
-async def _process_singly(
-    conversation_id: int, deps: WorkerDeps, size: int, hints: dict[int, Classification]
-) -> BatchResult:
+async def _process_singly(batch: Batch, deps: WorkerDeps, size: int) -> BatchResult:
     processed = 0
+    conversation_id = batch.conversation_id
     pending = await _pending(conversation_id).limit(size)
     for message in pending:
         try:
+            recent = await recent_context(conversation_id, message, deps.directory, connection())
             async with write_transaction("process", conversation_id=conversation_id) as tx:
                 conn = tx.conn
-                update = await _process_one(message, deps, conn, hints)
-                await (
-                    Conversation.filter(id=conversation_id)
-                    .using_db(conn)
-                    .update(last_message_at=message.received_at, processed_upto=message.id)
-                )
+                state = await load_state(conversation_id, recent, conn)
+                with structlog.contextvars.bound_contextvars(message_id=message.id):
+                    update = await _process_one(message, deps, conn, batch, state)
+                await store_chunk(conn, conversation_id, [(message, update)], state, deps.clock.now())
             processed += 1
             observe_processed(deps.clock.now(), (message.received_at,))
-            await _wake(deps, update.wake, update.alerts, update.task_checks)
-        except _TakenElsewhere:
+            await _apply(deps, update.effects)
+        except TakenElsewhere:
             return BatchResult(processed, blocked=True)
         except Exception as exc:
             if is_write_contention(exc):
@@ -292,14 +273,16 @@ async def _process_singly(
             if database_unreachable(exc):
                 raise  # nor is a lost connection (a restarted PostgreSQL): arq retries the job
             attempts = message.attempts + 1
-            state = ProcessingState.FAILED if attempts >= MAX_ATTEMPTS else ProcessingState.PENDING
+            state_after = ProcessingState.FAILED if attempts >= MAX_ATTEMPTS else ProcessingState.PENDING
             await InboundMessage.filter(id=message.id, state=ProcessingState.PENDING).update(
-                attempts=attempts, error=f"{type(exc).__name__}: {exc}"[:2000], state=state
+                attempts=attempts, error=f"{type(exc).__name__}: {exc}"[:2000], state=state_after
             )
-            log.exception("message processing failed", message_id=message.id, attempts=attempts, state=state.value)
-            if state is ProcessingState.FAILED:  # given up on: later messages go ahead
+            log.exception(
+                "message processing failed", message_id=message.id, attempts=attempts, state=state_after.value
+            )
+            if state_after is ProcessingState.FAILED:  # given up on: later messages go ahead
                 observe_processed(deps.clock.now(), (message.received_at,), outcome="failed")
                 await Conversation.filter(id=conversation_id).update(processed_upto=message.id)
-            if state is ProcessingState.PENDING:
+            if state_after is ProcessingState.PENDING:
                 return BatchResult(processed, blocked=True)  # retried by the sweeper; later messages wait
     return BatchResult(processed, blocked=False)

@@ -7,32 +7,21 @@ import contextlib
 import signal
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import structlog
 from arq import cron, func
 from arq.worker import Worker
 
-from bot.alerts.channels import build_channels, readiness
-from bot.alerts.delivery import Deliverer, send_limits
-from bot.alerts.ratelimit import SendLimits
-from bot.alerts.service import DELIVER_JOB, STEP_JOB, AlertService
+from bot.alerts.service import DELIVER_JOB, STEP_JOB
 from bot.clock import Clock, SystemClock
-from bot.commands.dispatch import CommandDeps
-from bot.commands.outcomes import OUTCOME_JOB, Outcomes
-from bot.commands.service import Commands
-from bot.llm import LlmClassifier
-from bot.queue import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB, arq_redis, sweep
-from bot.reference import load_directory
+from bot.commands.outcomes import OUTCOME_JOB
+from bot.queue import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB, sweep
+from bot.runtime import Runtime, build_runtime, log_alert_channels
 from bot.settings import Settings
 from bot.shutdown import arm_exit_watchdog
-from bot.tasks.service import CHECK_JOB, TaskService
-from bot.understanding.store import RuleStore
-from bot.understanding.tokens import configure_jieba
-from bot.worktool.client import build_worktool_client
-from handlers.pipeline import Services
+from bot.tasks.service import CHECK_JOB
+from handlers.pipeline import Services, Step
 from handlers.steps import FULL_STEPS
 from jobs.alerts import alert_step_job, deliver_alerts_job, sweep_alerts
 from jobs.commands import (
@@ -51,7 +40,7 @@ from jobs.outages import (
     skip_when_database_down,
 )
 from jobs.processing import WorkerDeps, process_conversations
-from jobs.reports import daily_report_job, report_outcome_listener
+from jobs.reports import daily_report_job
 from jobs.tasks import sweep_tasks, task_response_check_job
 
 log = structlog.get_logger(__name__)
@@ -65,6 +54,22 @@ async def sweep_pending(ctx: dict[str, Any]) -> int:
     deps: WorkerDeps = ctx["deps"]
     grace = timedelta(seconds=deps.settings.ingest.sweep_grace_s)
     return await sweep(deps.redis, deps.clock.now(), grace)
+
+
+def worker_deps(rt: Runtime, steps: tuple[Step, ...] = FULL_STEPS) -> WorkerDeps:
+    """The worker's view of the runtime: with alerts disabled, messages open none and no alert job runs."""
+    enabled = rt.settings.alerts.enabled
+    services = Services(rt.settings, rt.rules, rt.commands, rt.llm, rt.alerts if enabled else None, rt.tasks)
+    return WorkerDeps(
+        rt.settings,
+        rt.directory,
+        rt.redis,
+        rt.clock,
+        steps,
+        commands=rt.dispatch,
+        services=services,
+        deliverer=rt.deliverer if enabled else None,
+    )
 
 
 def build_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker:
@@ -142,41 +147,11 @@ def stop_on_signal(
 
 async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | None = None) -> None:
     """Run until SIGINT/SIGTERM (or, in burst mode, until the queue is empty)."""
-    async with database_when_up(settings.database.url), aiohttp.ClientSession() as session:
-        directory, _ = load_directory(settings)
-        redis = arq_redis(settings.redis.url)
-        clock = clock or SystemClock()
-        outcomes = Outcomes(redis)
-        commands = CommandDeps(settings, redis, clock, build_worktool_client(settings, redis, session), outcomes)
-        configure_jieba(Path(settings.data_dir))
-        rules = RuleStore(Path(settings.rules_dir))
-        rules.start_watching()
-        llm = (
-            LlmClassifier(settings.llm, clock, redis=redis, timezone=settings.timezone)
-            if settings.llm.enabled
-            else None
-        )
-        queue = Commands(settings, redis, clock)
-        alerts, deliverer = None, None
+    clock = clock or SystemClock()
+    async with database_when_up(settings.database.url), build_runtime(settings, clock) as rt:
+        deps = worker_deps(rt)
         if settings.alerts.enabled:
-            alerts = AlertService(settings, directory, lambda: rules.current.alerts, redis, clock)
-            channels = build_channels(settings.alerts, session, redis, clock=clock)
-            deliverer = Deliverer(alerts, channels, SendLimits(redis, send_limits(settings.alerts), clock), queue)
-            outcomes.listen("alert", deliverer.on_command_outcome)
-            ready = readiness(settings.alerts)
-            log.info(
-                "alert channels",
-                ready=sorted(name for name, ok in ready.items() if ok),
-                not_configured=sorted(name for name, ok in ready.items() if not ok),
-            )
-        tasks = TaskService(
-            settings, directory, lambda: rules.current.assignment, redis, clock, commands=queue, alerts=alerts
-        )
-        services = Services(settings, rules, queue, llm, alerts, tasks)
-        deps = WorkerDeps(
-            settings, directory, redis, clock, FULL_STEPS, commands=commands, services=services, deliverer=deliverer
-        )
-        outcomes.listen("report", report_outcome_listener(deps))
+            log_alert_channels(settings)
         worker = build_worker(deps, burst=burst)
         loop = asyncio.get_running_loop()
         # Not arq's main() alone: it ends on the first Redis error, and the worker must outlive Redis.
@@ -201,9 +176,6 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
             # CancelledError out of arq's close(), which would raise it and fail the exit code.
             await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
             worker.tasks.clear()
-            await rules.stop()
-            if llm is not None:
-                await llm.close()
             # Closed here, in the task that opened the database (tortoise hangs otherwise).
             await worker.close()
             log.info("worker stopped", jobs_complete=worker.jobs_complete, jobs_failed=worker.jobs_failed)

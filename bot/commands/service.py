@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -115,6 +116,59 @@ async def robot_candidates(
     ]
 
 
+@dataclass
+class RobotView:
+    """What robot selection reads, read once for a run of sends in one transaction (a chunk of the
+    message pipeline) instead of once per send: the robots and their load, and per conversation the
+    robots seen there and its commands of the last minute. Sends made through the view are counted in
+    as they are queued (in the transaction, nothing else changes what it holds that matters here)."""
+
+    robots: dict[str, Robot]
+    queued: dict[str, int]
+    unknown: dict[str, int]
+    seen: dict[int, set[str]] = field(default_factory=dict)
+    recent: dict[int, list[datetime]] = field(default_factory=dict)
+
+    @classmethod
+    async def load(cls, now: datetime, conn: BaseDBAsyncClient) -> RobotView:
+        queued, unknown = await robot_load(now, conn)
+        return cls({robot.id: robot for robot in await Robot.all().using_db(conn)}, queued, unknown)
+
+    async def candidates(
+        self, settings: Settings, conversation_id: int, conn: BaseDBAsyncClient
+    ) -> list[RobotCandidate]:
+        if conversation_id not in self.seen:
+            robot_ids = ConversationRobot.filter(conversation_id=conversation_id).using_db(conn)
+            self.seen[conversation_id] = {str(r) for r in await robot_ids.values_list("robot_id", flat=True)}
+        seen = self.seen[conversation_id]
+        return [
+            RobotCandidate(
+                id=robot.id,
+                name=robot.name,
+                roles=robot.roles,
+                shift=robot.shift,
+                enabled=row.enabled if (row := self.robots.get(robot.id)) else True,
+                online=row.online if row else None,
+                seen_conversation=robot.id in seen,
+                recent_unknown=self.unknown.get(robot.id, 0),
+                queued=self.queued.get(robot.id, 0),
+                health_score=row.health_score if row else None,
+                health_status=row.health_status if row else None,
+            )
+            for robot in settings.worktool.robots
+        ]
+
+    async def recent_commands(self, conversation_id: int, now: datetime, conn: BaseDBAsyncClient) -> list[datetime]:
+        if conversation_id not in self.recent:
+            rows = Command.filter(conversation_id=conversation_id, created_at__gt=now - MINUTE).using_db(conn)
+            self.recent[conversation_id] = list(await rows.values_list("created_at", flat=True))  # type: ignore[arg-type]
+        return [at for at in self.recent[conversation_id] if at > now - MINUTE]
+
+    def count(self, robot_id: str, conversation_id: int, now: datetime, parts: int) -> None:
+        self.queued[robot_id] = self.queued.get(robot_id, 0) + parts
+        self.recent.setdefault(conversation_id, []).extend([now] * parts)
+
+
 class Commands:
     """Queues commands. Shared by the web app and the worker (built by the same builder)."""
 
@@ -128,11 +182,14 @@ class Commands:
     def timezone(self) -> ZoneInfo:
         return self._tz
 
-    async def send_text(self, out: OutgoingText, conn: BaseDBAsyncClient | None = None) -> Queued:
+    async def send_text(
+        self, out: OutgoingText, conn: BaseDBAsyncClient | None = None, *, view: RobotView | None = None
+    ) -> Queued:
         """Queue the message. With `conn`, inside the caller's transaction: the caller wakes the robot
-        (`wake`) after committing, so the reply lands with whatever caused it, or not at all."""
+        (`wake`) after committing, so the reply lands with whatever caused it, or not at all. With `view`
+        (in that transaction), robot selection reads it instead of the database."""
         if conn is not None:
-            return await self._queue(out, conn)
+            return await self._queue(out, conn, view)
         try:
             async with write_transaction("commands queue") as write:
                 tx = write.conn
@@ -144,7 +201,7 @@ class Commands:
             await self.wake(queued.robot_id)
         return queued
 
-    async def _queue(self, out: OutgoingText, conn: BaseDBAsyncClient) -> Queued:
+    async def _queue(self, out: OutgoingText, conn: BaseDBAsyncClient, view: RobotView | None = None) -> Queued:
         existing = await Command.filter(reply_key=out.reply_key).using_db(conn).order_by("part")
         if existing:
             return Queued(existing[0].robot_id, [c.id for c in existing], created=False)
@@ -155,12 +212,15 @@ class Commands:
         if conversation is None:
             raise ConversationNotFound(f"conversation {out.conversation_id} does not exist")
         now = self._clock.now()
-        candidates = await robot_candidates(self._settings, conversation.id, now, conn)
+        if view is not None:
+            candidates = await view.candidates(self._settings, conversation.id, conn)
+        else:
+            candidates = await robot_candidates(self._settings, conversation.id, now, conn)
         if out.robot_id is not None:
             candidates = [c for c in candidates if c.id == out.robot_id]
         choice = choose_robot(candidates, out.role, now.astimezone(self._tz))
         robot = choice.robot
-        await self._check_capacity(conversation.id, robot, now, conn)
+        await self._check_capacity(conversation.id, robot, now, conn, view)
         parts: list[tuple[int, str, dict[str, object]]] = (
             [(FILE, out.text, out.file.command_fields(out.text))]
             if out.file is not None
@@ -187,6 +247,8 @@ class Commands:
             )
             for n, (kind, content, extra) in enumerate(parts, start=1)
         ]
+        if view is not None:
+            view.count(robot.id, conversation.id, now, len(rows))
         log.info(
             "commands queued",
             robot_id=robot.id,
@@ -206,15 +268,23 @@ class Commands:
             log.warning("redis unavailable; the sweeper will dispatch the queue", robot_id=robot_id, error=str(exc))
 
     async def _check_capacity(
-        self, conversation_id: int, robot: RobotCandidate, now: datetime, conn: BaseDBAsyncClient
+        self,
+        conversation_id: int,
+        robot: RobotCandidate,
+        now: datetime,
+        conn: BaseDBAsyncClient,
+        view: RobotView | None = None,
     ) -> None:
         pacing = self._settings.worktool.pacing
-        recent = (
-            await Command.filter(conversation_id=conversation_id, created_at__gt=now - MINUTE)
-            .using_db(conn)
-            .values_list("created_at", flat=True)
-        )
-        wait = group_cap_wait(list(recent), now, pacing.group_replies_per_minute)  # type: ignore[arg-type]
+        if view is not None:
+            recent: list[Any] = await view.recent_commands(conversation_id, now, conn)
+        else:
+            recent = list(
+                await Command.filter(conversation_id=conversation_id, created_at__gt=now - MINUTE)
+                .using_db(conn)
+                .values_list("created_at", flat=True)
+            )
+        wait = group_cap_wait(recent, now, pacing.group_replies_per_minute)
         if wait is not None:
             raise OutgoingRefused(
                 f"this conversation already got {pacing.group_replies_per_minute} messages in the last minute",

@@ -1,7 +1,7 @@
 """After-sales tasks: opening from messages, assigning, and watching whether the user answers.
 
 Like the alerts, every method works in the caller's transaction and adds what must happen after the
-commit to a `TaskEffects` (robots to wake, alert jobs, response checks); `schedule` does it. The
+commit to an `Effects` (bot/effects.py: robots to wake, alert jobs, response checks); `schedule` applies it. The
 response deadline is `response_due_at`, guarded by `response_token`: an arq job deferred to it does the
 reminder or the timeout only if the token it was scheduled with is still current.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -23,12 +22,13 @@ from tortoise.expressions import F
 from tortoise.functions import Count, Max
 
 from bot import limits
-from bot.alerts.service import AlertService, AlertSpec, Wakeups
+from bot.alerts.service import AlertService, AlertSpec
 from bot.clock import Clock
 from bot.commands.pacing import OutgoingRefused
 from bot.commands.selection import NoRobotAvailable
 from bot.commands.service import Commands, ConversationNotFound, OutgoingText
 from bot.db import connection
+from bot.effects import Effects
 from bot.rules.assignment import AssignmentFile
 from bot.rules.people import Directory, PersonRule
 from bot.settings import Settings
@@ -43,21 +43,7 @@ CHECK_JOB: Final = "task_response_check"
 STAFF_ROLES: Final = frozenset({"staff", "operator", "manager"})
 
 
-@dataclass
-class TaskEffects:
-    """What to do once the transaction has committed."""
-
-    robots: set[str] = field(default_factory=set)
-    alerts: Wakeups = field(default_factory=Wakeups)
-    checks: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # task -> (token, due)
-
-    def merge(self, other: TaskEffects) -> None:
-        self.robots |= other.robots
-        self.alerts.merge(other.alerts)
-        self.checks.update(other.checks)
-
-    def __bool__(self) -> bool:
-        return bool(self.robots or self.alerts or self.checks)
+TaskEffects = Effects  # the one after-commit type (bot/effects.py), under the name the API imports
 
 
 class TaskError(Exception):
@@ -111,7 +97,7 @@ class TaskService:
         text: str,
         now: datetime,
         conn: BaseDBAsyncClient,
-        effects: TaskEffects,
+        effects: Effects,
         task_type: str | None = None,
         priority: str | None = None,
         source_message_id: int | None = None,
@@ -195,7 +181,7 @@ class TaskService:
         task: AfterSalesTask,
         now: datetime,
         conn: BaseDBAsyncClient,
-        effects: TaskEffects,
+        effects: Effects,
         *,
         exclude: Iterable[str] = (),
         actor: str = "auto",
@@ -242,9 +228,7 @@ class TaskService:
         await self._announce(task, now, conn, effects)
         return found
 
-    async def _announce(
-        self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: TaskEffects
-    ) -> None:
+    async def _announce(self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: Effects) -> None:
         rules = self.rules.assignment
         if not rules.mention_assignee or task.conversation_id is None or task.assignee is None:
             return
@@ -270,7 +254,7 @@ class TaskService:
         at: tuple[str, ...],
         key: str,
         conn: BaseDBAsyncClient,
-        effects: TaskEffects,
+        effects: Effects,
     ) -> bool:
         if self.commands is None or task.conversation_id is None:
             return False
@@ -303,7 +287,7 @@ class TaskService:
         refused: bool,
         now: datetime,
         conn: BaseDBAsyncClient,
-        effects: TaskEffects,
+        effects: Effects,
     ) -> None:
         """Staff following up or @-ing the user about a task; the user answering (or refusing)."""
         if role not in STAFF_ROLES and role != "user":
@@ -336,7 +320,7 @@ class TaskService:
                 await self._answered(task, refused, now, conn)
 
     async def _await_user(
-        self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: TaskEffects, *, by: str
+        self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: Effects, *, by: str
     ) -> None:
         window = timedelta(minutes=self.rules.response.window_minutes)
         token = task.response_token + 1
@@ -352,7 +336,7 @@ class TaskService:
         await AfterSalesTask.filter(id=task.id).using_db(conn).update(**changes)
         for name, value in changes.items():
             setattr(task, name, value)
-        effects.checks[task.id] = (token, now + window)
+        effects.task_checks[task.id] = (token, now + window)
         await self._event(task.id, "at_user", by, f"waiting until {(now + window).isoformat()}", now=now, conn=conn)
 
     async def _answered(self, task: AfterSalesTask, refused: bool, now: datetime, conn: BaseDBAsyncClient) -> None:
@@ -384,7 +368,7 @@ class TaskService:
     async def check_response(self, task_id: int, token: int) -> str:
         """The response deadline (arq job): remind once, then time out and alert. Stale/early: nothing."""
         now = self.clock.now()
-        effects = TaskEffects()
+        effects = Effects()
         async with write_transaction("task check", task_id=task_id) as tx:
             conn = tx.conn
             task = await AfterSalesTask.filter(id=task_id).using_db(conn).select_for_update().first()
@@ -397,7 +381,7 @@ class TaskService:
             ):
                 return "stale"
             if now < task.response_due_at:
-                effects.checks[task.id] = (token, task.response_due_at)
+                effects.task_checks[task.id] = (token, task.response_due_at)
                 outcome = "early"
             elif task.reminded_at is None:
                 outcome = await self._remind(task, now, conn, effects)
@@ -406,7 +390,7 @@ class TaskService:
         await self.schedule(effects)
         return outcome
 
-    async def _remind(self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: TaskEffects) -> str:
+    async def _remind(self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: Effects) -> str:
         rules = self.rules.response
         due = now + timedelta(minutes=rules.window_minutes)
         token = task.response_token + 1
@@ -419,13 +403,11 @@ class TaskService:
         text = rules.reminder.format(user=task.user, type=task.task_type, task_id=task.id, assignee=task.assignee or "")
         key = f"task:{task.id}:remind:{token}"
         await self._say(task, text=text, at=(task.user,), key=key, conn=conn, effects=effects)
-        effects.checks[task.id] = (token, due)
+        effects.task_checks[task.id] = (token, due)
         await self._event(task.id, "reminded", "system", "", now=now, conn=conn)
         return "reminded"
 
-    async def _time_out(
-        self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: TaskEffects
-    ) -> str:
+    async def _time_out(self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: Effects) -> str:
         await (
             AfterSalesTask.filter(id=task.id)
             .using_db(conn)
@@ -456,7 +438,7 @@ class TaskService:
         return found.name if found is not None else ""
 
     async def assign_waiting(
-        self, task_id: int, *, conn: BaseDBAsyncClient, effects: TaskEffects, actor: str = "auto"
+        self, task_id: int, *, conn: BaseDBAsyncClient, effects: Effects, actor: str = "auto"
     ) -> AfterSalesTask:
         """Assign a task nobody has yet (the API's auto-assign of an existing task)."""
         task = await self._open_task(task_id, conn)
@@ -469,7 +451,7 @@ class TaskService:
         return await AfterSalesTask.get(id=task_id, using_db=conn)
 
     async def reassign(
-        self, task_id: int, *, actor: str, assignee: str | None, conn: BaseDBAsyncClient, effects: TaskEffects
+        self, task_id: int, *, actor: str, assignee: str | None, conn: BaseDBAsyncClient, effects: Effects
     ) -> AfterSalesTask:
         """To `assignee`, or automatically to someone other than the current assignee."""
         task = await self._open_task(task_id, conn)
@@ -552,7 +534,7 @@ class TaskService:
         """Reassign what its assignee cannot follow, place waiting tasks, alert overdue ones, and
         re-schedule response checks whose job was lost."""
         now = self.clock.now()
-        effects = TaskEffects()
+        effects = Effects()
         rules = self.rules.assignment
         counts = {"reassigned": 0, "assigned": 0, "overdue": 0, "checks": 0}
         on_shift = {c.name for c in await self.candidates(now, connection()) if c.on_shift}
@@ -582,13 +564,13 @@ class TaskService:
                     if overdue:
                         counts["overdue"] += await self._alert_overdue(task, now, conn, effects)
             if task.response_due_at is not None and task.response_due_at <= now - timedelta(seconds=2):
-                effects.checks[task.id] = (task.response_token, task.response_due_at)
+                effects.task_checks[task.id] = (task.response_token, task.response_due_at)
                 counts["checks"] += 1
         await self.schedule(effects)
         return counts
 
     async def _alert_overdue(
-        self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: TaskEffects
+        self, task: AfterSalesTask, now: datetime, conn: BaseDBAsyncClient, effects: Effects
     ) -> bool:
         assert self.alerts is not None
         hours = self.rules.assignment.overdue_hours
@@ -604,17 +586,14 @@ class TaskService:
 
     # -- after the commit -----------------------------------------------------------------------------
 
-    async def schedule(self, effects: TaskEffects) -> None:
-        if not effects:
-            return
-        if self.commands is not None:
-            for robot_id in sorted(effects.robots):
-                await self.commands.wake(robot_id)
-        if self.alerts is not None:
-            await self.alerts.schedule(effects.alerts)
+    async def schedule(self, effects: Effects) -> None:
+        await effects.apply(commands=self.commands, alerts=self.alerts, tasks=self)
+
+    async def schedule_checks(self, checks: dict[int, tuple[int, datetime]]) -> None:
+        """Defer a response check to each due time (Redis down: the sweeper re-schedules overdue ones)."""
         now = self.clock.now()
         try:
-            for task_id, (token, due) in effects.checks.items():
+            for task_id, (token, due) in checks.items():
                 await self.redis.enqueue_job(
                     CHECK_JOB,
                     task_id,
