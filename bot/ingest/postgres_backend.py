@@ -30,6 +30,7 @@ from bot.ingest.plan import BatchPlan, plan_batch
 from bot.ingest.recent import MessageRow, RecentMessages, SightingRow
 from bot.ingest.sql import LAST_MESSAGE_ID, LAST_SIGHTING_ID, PENDING, WARM_ROWS, Statements
 
+CONNECT_TIMEOUT_S: Final = 1.0
 # Any fixed 64-bit number.
 INGEST_LOCK_KEY: Final = 0x57_4B_48_55_42_01
 # The lock before the statement that reads: a statement's snapshot is taken when it starts, so rows
@@ -93,7 +94,8 @@ def connect_kwargs(database_url: str) -> dict[str, Any]:
         database_url = "postgres://" + database_url.removeprefix("postgresql://")
     creds = expand_db_url(database_url)["credentials"]
     kwargs = {k: creds[k] for k in ("host", "port", "user", "password", "database", "ssl") if k in creds}
-    return {**kwargs, "statement_cache_size": 32}
+    # A connection attempt is bounded like a commit: WorkTool waits 3 s for the answer (bot/ingest/writer.py).
+    return {**kwargs, "statement_cache_size": 32, "timeout": CONNECT_TIMEOUT_S}
 
 
 class PostgresIngestBackend:
