@@ -14,7 +14,7 @@ Audiences: a generated people.yaml of `--staff` staff members, 2 supervisors (al
 2 managers; each alert's policy is the real `snapshot` with one of the staff on duty (round robin), so the
 notifications spread over many targets. The robot channels (group_reminder, worktool_group) are left out of
 the levels: the benchmark has no WorkTool robots.
-Usage: `python scripts/bench_alerts.py [--quick] [--alerts N] [--window S] [--workers N]`.
+Usage: `python scripts/bench_alerts.py [--quick] [--alerts N] [--window S] [--workers N] [--send-limit N]`.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ KIND: Final = "complaint_unhandled"
 SEED_PROVIDER: Final = "seed"  # notification rows the seeding wrote as already sent
 SUPERVISORS: Final = ("主管甲", "主管乙")
 MANAGERS: Final = ("经理甲", "经理乙")
+STAFF_PREFIX: Final = "值班"
 LATENESS_LIMIT_S: Final = 2.0
 RSS_LIMIT_MB: Final = 300.0
 CPU_LIMIT_MS: Final = 3.0  # worker CPU per step, its notifications' deliveries included
@@ -90,13 +91,16 @@ def spread(values: list[float]) -> str:
 
 
 def staff_names(count: int) -> list[str]:
-    return [f"值班{n:03d}" for n in range(1, count + 1)]
+    return [f"{STAFF_PREFIX}{n:03d}" for n in range(1, count + 1)]
 
 
 def write_rules(rules: Path, args: argparse.Namespace) -> None:
     """A copy of rules/ with a generated people.yaml and alerts.yaml levels `gap_s` apart, no quiet hours."""
     shutil.copytree(ROOT / "rules", rules)
-    people: list[dict[str, Any]] = []
+    # The shipped people stay (the rule examples name them); the alerts go only to the generated ones.
+    people: list[dict[str, Any]] = yaml.safe_load((ROOT / "rules" / "people.yaml").read_text(encoding="utf-8"))[
+        "people"
+    ]
     names = [*staff_names(args.staff), *SUPERVISORS, *MANAGERS]
     for n, name in enumerate(names, start=1):
         role = "manager" if name in MANAGERS else "staff"
@@ -114,8 +118,8 @@ def write_rules(rules: Path, args: argparse.Namespace) -> None:
 
 def policies(rules: AlertsFile, people: PeopleFile, now: datetime, tz: ZoneInfo) -> list[Policy]:
     """One policy per staff member: the real snapshot with that one person on duty."""
-    managers = tuple(p for p in people.people if p.role == "manager")
-    staff = [p for p in people.people if p.role == "staff" and p.name not in SUPERVISORS]
+    managers = tuple(p for p in people.people if p.name in MANAGERS)
+    staff = [p for p in people.people if p.name.startswith(STAFF_PREFIX)]
     return [snapshot(rules, KIND, Directory.build((), PeopleFile(people=(p, *managers))), now, tz) for p in staff]
 
 
@@ -498,7 +502,8 @@ def report(args: argparse.Namespace, seeded: Seeded, res: Results, fig: Figures)
     rows = [
         (
             f"\n== alert benchmark: {n:,} open alerts, one step each due over {args.window:g} s ({rate:.0f}/s), "
-            f"{args.workers} worker(s), gather {args.gather_s:g} s, sqlite =="
+            f"{args.workers} worker(s), gather {args.gather_s:g} s, "
+            f"send limits {'config.yaml' if args.send_limit is None else f'{args.send_limit}/min'}, sqlite =="
         ),
         (
             f"seeded: {n:,} alerts at L1/L2/L3 {levels[1]:,}/{levels[2]:,}/{levels[3]:,} with "
@@ -591,6 +596,15 @@ def hub_env(tmp: Path, redis_url: str, fakes: FakeProviders, args: argparse.Name
         "HUB__DATA_DIR": str(tmp / "data"),
         "HUB__RULES_DIR": str(tmp / "rules"),
         "HUB__ALERTS__GATHER_S": str(args.gather_s),
+        **(
+            {
+                "HUB__ALERTS__WECOM__PER_MEMBER_PER_MINUTE": str(args.send_limit),
+                "HUB__ALERTS__WEBHOOK__PER_MINUTE": str(args.send_limit),
+                "HUB__ALERTS__VOICE_PER_CALLEE_PER_MINUTE": str(args.send_limit),
+            }
+            if args.send_limit is not None
+            else {}
+        ),
         "HUB__LOGGING__LEVEL": args.log_level,
         # The daily report (made at start-up) would post to the same fake webhook: not an alert, so not sent.
         "HUB__REPORTS__DELIVER_VIA": "[]",
@@ -689,6 +703,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lead-s", type=float, help="seconds from the start of seeding to the first due step")
     parser.add_argument("--settle-s", type=float, default=60.0, help="how long to wait for late steps after the window")
     parser.add_argument("--baseline-s", type=float, default=5.0, help="seconds of the arq trivial-job baseline")
+    parser.add_argument(
+        "--send-limit",
+        type=int,
+        help="sends per target and minute for every channel (default: config.yaml's; a high one delivers every row)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.add_argument("--keep", type=Path, help="copy the database and the worker logs here at the end")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1,000 alerts over 15 s")
