@@ -26,8 +26,8 @@ routes = web.RouteTableDef()
 TASKS: Final = web.AppKey("tasks", TaskService)
 PRIORITIES = Literal["low", "normal", "high", "urgent"]
 # The plan's own examples spell ids as strings ("task_001"): digits after the field's own prefix, or plain
-# digits, name the row of that number. Anything else is not an id (400); a well-formed id that names no row
-# is a 404, also when it is beyond the largest row id.
+# digits, name the row of that number. Anything else is not an id (400), nor is a number outside 1..MAX_ID
+# (as for ids in paths: bot/api/params.py); a well-formed id that names no row is a 404.
 _LOOSE_ID: Final = re.compile(r"(?:(?P<prefix>[a-z]+)[_-])?(?P<digits>[0-9]{1,30})")
 
 
@@ -44,8 +44,8 @@ def _loose_id(prefixes: tuple[str, ...]) -> BeforeValidator:
     return BeforeValidator(parse)
 
 
-TaskId = Annotated[int, _loose_id(("task",)), Field(ge=1)]
-ConversationId = Annotated[int, _loose_id(("conversation", "conv", "group")), Field(ge=1)]
+TaskId = Annotated[int, Field(ge=1, le=MAX_ID), _loose_id(("task",))]
+ConversationId = Annotated[int, Field(ge=1, le=MAX_ID), _loose_id(("conversation", "conv", "group"))]
 
 
 class AssignRequest(BaseModel):
@@ -154,8 +154,6 @@ async def auto_assign(request: web.Request) -> web.Response:
     actor = request[CALLER].name
     effects = TaskEffects()
     now = service.clock.now()
-    if body.task_id is not None and body.task_id > MAX_ID:
-        raise ApiError(404, f"task {body.task_id} does not exist", error="not_found")
     conversation_id = None if body.task_id is not None else await _conversation_of(body)
     try:
         async with in_transaction() as conn:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.api.params import MAX_ID
 from bot.clock import FrozenClock
 from models.commands import Command
 from models.conversations import Conversation, ConversationRobot
@@ -75,14 +76,15 @@ async def test_auto_assign_takes_the_plans_id_spellings(client: Client, clock: F
     assert (status, payload["data"]["task_id"]) == (200, task.id), payload
     status, payload = await post(client, "/api/after-sales/auto-assign", {"task_id": str(task.id)})
     assert (status, payload["error"]) == (409, "conflict")  # found it: it is assigned now
-    for missing in ("task_999", "999", 999, "9" * 29):
+    for missing in ("task_999", "999", 999, str(MAX_ID)):
         status, payload = await post(client, "/api/after-sales/auto-assign", {"task_id": missing})
         assert (status, payload["error"]) == (404, "not_found"), missing
     status, payload = await post(
         client, "/api/after-sales/auto-assign", {"conversation_id": "998", "user": "号主A", "task_type": "扫码"}
     )
     assert (status, payload["error"]) == (404, "not_found")
-    for bad in ("alert_1", "task_", "一", "1.5", True, 1.0):
+    out_of_range = ("9" * 29, str(MAX_ID + 1), 0)  # no row id is outside 1..MAX_ID
+    for bad in ("alert_1", "task_", "一", "1.5", True, 1.0, *out_of_range):
         status, payload = await post(client, "/api/after-sales/auto-assign", {"task_id": bad})
         assert (status, payload["error"]) == (400, "invalid_request"), bad
 
