@@ -41,9 +41,9 @@ async def publish(redis: Redis, kind: str, **data: Scalar) -> str | None:
     return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
 
 
-async def alert_changed(redis: Redis, alert_id: int, action: str, *, conversation_id: int | None = None) -> None:
-    """An alert was opened, recurred, escalated or closed (committed)."""
-    await publish(redis, "alert", alert_id=alert_id, action=action, conversation_id=conversation_id)
+async def alert_changed(redis: Redis, alert_id: int, action: str, *, conversation_id: int | None = None) -> str | None:
+    """An alert was opened, recurred, escalated or closed (committed). Returns the event's id."""
+    return await publish(redis, "alert", alert_id=alert_id, action=action, conversation_id=conversation_id)
 
 
 async def task_changed(redis: Redis, task_id: int, action: str, *, conversation_id: int | None = None) -> None:

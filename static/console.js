@@ -17,7 +17,10 @@
     pending = null;
     document.body.dispatchEvent(new CustomEvent("hub:changed", { detail: detail, bubbles: true }));
     var stamp = document.getElementById("updated");
-    if (stamp) { stamp.textContent = new Date().toLocaleTimeString("zh-CN", { hour12: false }); }
+    if (stamp) {
+      var zone = document.body.getAttribute("data-tz") || undefined;
+      stamp.textContent = new Date().toLocaleTimeString("zh-CN", { hour12: false, timeZone: zone });
+    }
   }
   function gather(kind, event) {
     if (pending === null) {

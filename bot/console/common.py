@@ -83,6 +83,7 @@ async def base_context(request: web.Request) -> dict[str, Any]:
         "csrf": await csrf_token(request) if account is not None else "",
         "nav": nav,
         "path": request.path,
+        "timezone": request.app[SETTINGS].timezone,  # times shown by the page's script: the business zone too
     }
 
 

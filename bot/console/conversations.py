@@ -161,7 +161,7 @@ async def _view_context(request: web.Request, conv: Conversation) -> dict[str, A
         "older": older,
         "paging": before is not None,
         "types": types,
-        "role_label": ROLE_OF_SENDER,
+        "sender_roles": ROLE_OF_SENDER,
         "case_label": CASE_LABEL,
         "command_status": COMMAND_STATUS,
         "open_tasks": open_tasks,

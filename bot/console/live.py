@@ -54,8 +54,8 @@ class EventFeed:
         """A queue of what comes next, and (with the id a page saw last) what it missed before now."""
         queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_MAX)
         self._queues.add(queue)
-        if self._reader is None:
-            self._reader = asyncio.get_running_loop().create_task(self._read(), name="console-events")
+        if self._reader is None:  # from what the stream holds now, fixed before anyone is told they listen
+            self._reader = asyncio.get_running_loop().create_task(self._read(await self._end()), name="console-events")
         missed: list[Event] = []
         if last_id:
             missed = await self._since(last_id)
@@ -78,13 +78,19 @@ class EventFeed:
             return [RESYNC]
         return [(_text(i), _text(fields[b"e"])) for i, fields in rows if b"e" in fields]
 
-    async def _read(self) -> None:
-        last = "$"
+    async def _end(self) -> str:
+        """The id of the stream's newest event ("0-0": none; "$": Redis did not answer)."""
+        try:
+            newest = await self._redis.xrevrange(STREAM, count=1)
+        except (RedisError, OSError):
+            return "$"
+        return _text(newest[0][0]) if newest else "0-0"
+
+    async def _read(self, last: str) -> None:
         while not self._closing:
             try:
-                if last == "$":  # start after what is there now, but remember its id for catching up
-                    newest = await self._redis.xrevrange(STREAM, count=1)
-                    last = _text(newest[0][0]) if newest else "0-0"
+                if last == "$":
+                    last = await self._end()
                 found = await self._redis.xread({STREAM: last}, block=BLOCK_MS, count=100)
             except (RedisError, OSError) as exc:
                 log.warning("live events: stream not readable; retrying", error=str(exc))
@@ -150,8 +156,8 @@ routes = web.RouteTableDef()
 async def events(request: web.Request) -> web.StreamResponse:
     feed = request.app[FEED]
     queue, missed = await feed.subscribe(request.headers.get("Last-Event-ID"))
+    response = EventSourceResponse()
     try:
-        response: EventSourceResponse
         async with sse_response(request, ping_interval=PING_S) as response:
             await response.send("hello", event="hello", retry=2000)
             for event_id, body in missed:
@@ -161,6 +167,11 @@ async def events(request: web.Request) -> web.StreamResponse:
                 if body == "close":
                     break
                 await _send(response, event_id, body)
+    except (asyncio.CancelledError, ConnectionResetError):
+        # The page went away (aiohttp cancels the handler of a closed connection): the normal end of a stream,
+        # not a failure (the access log would otherwise record it as a 500).
+        if not response.prepared:
+            raise
     finally:
         feed.unsubscribe(queue)
     return response

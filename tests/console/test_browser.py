@@ -50,17 +50,17 @@ class Hub:
     passwords: dict[str, str]
 
 
-def add_user(env: dict[str, str], name: str, role: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "users", "add", name, "--role", role],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"one-time password: (\S+)", done.stdout)
-    assert found is not None, done.stdout + done.stderr
+def add_user(env: dict[str, str], name: str, role: str) -> subprocess.Popen[str]:
+    """`hub users add`, started (it runs while the server and the worker start)."""
+    command = [sys.executable, "-m", "bot.cli", "users", "add", name, "--role", role]
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def one_time_password(adding: subprocess.Popen[str]) -> str:
+    output, _ = adding.communicate(timeout=60)
+    found = re.search(r"one-time password: (\S+)", output)
+    assert adding.returncode == 0, output
+    assert found is not None, output
     return found.group(1)
 
 
@@ -81,9 +81,10 @@ def hub(redis_server: EmbeddedRedis, sqlite_template: Path, tmp_path_factory: py
     )
     server = spawn("serve", env, data / "serve.log")
     worker = spawn("worker", env, data / "worker.log")
+    adding = {"管理员甲": add_user(env, "管理员甲", "admin"), "客服乙": add_user(env, "客服乙", "staff")}
     try:
+        passwords = {name: one_time_password(process) for name, process in adding.items()}
         wait_healthy(port, timeout_s=60)  # start-up on a loaded 2-core box can take 10+ s
-        passwords = {"管理员甲": add_user(env, "管理员甲", "admin"), "客服乙": add_user(env, "客服乙", "staff")}
         yield Hub(f"http://127.0.0.1:{port}", env, db, passwords)
     finally:
         stop(worker, log=data / "worker.log")
@@ -200,10 +201,11 @@ def test_the_groups_conversation_shows_its_badges(admin: Page, hub: Hub) -> None
 
 
 def _move_to_yesterday(db: Path) -> None:
-    """The report covers finished days: move today's alerts and tasks one day back (as stored: ISO text)."""
+    """The report covers finished days: move today's alerts, tasks and messages a day back (as stored: ISO text)."""
     columns = {
         "alerts": ("opened_at", "last_fired_at", "cancelled_at", "next_escalation_at", "escalated_at"),
         "after_sales_tasks": ("created_at", "updated_at", "assigned_at", "response_due_at", "staff_at_user_time"),
+        "inbound_messages": ("received_at", "processed_at"),
     }
     with sqlite3.connect(db) as conn:
         for table, names in columns.items():
@@ -221,6 +223,7 @@ def test_the_daily_report_draws_its_charts(admin: Page, hub: Hub) -> None:
     admin.wait_for_selector("body[data-charts='5']")  # all five ECharts charts drawn
     assert admin.locator(".chart-box canvas").count() >= 5
     expect(admin.locator(".cards")).to_contain_text("新建任务")
+    expect(admin.locator("#top-complaints")).to_contain_text(GROUP)  # the day's complaints, by conversation
     shot(admin, "report")
     with admin.expect_download() as download:
         admin.click("text=下载 Markdown")

@@ -3,6 +3,7 @@ the alert forms (CSRF, actor, roles), CSV export."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -134,6 +135,7 @@ async def test_conversation_view_shows_badges_takeover_and_bot_replies(console: 
     assert "需人工介入" in body
     assert "机器人回复" in body
     assert "机器人暂停回复至" in body  # the takeover
+    assert "staff-1（客服）" in body  # the header names the account and its role
     assert body.count('class="session"') == 2  # two hours of silence: two sessions
     csv_answer = await console.get(f"/conversations/{conv.id}/export.csv")
     text = (await csv_answer.read()).decode("utf-8-sig")
@@ -213,3 +215,23 @@ async def test_a_new_account_sets_its_own_password_first(console: Client, clock:
     )
     assert (done.status, done.headers["Location"]) == (303, "/board")
     assert (await console.get("/board", allow_redirects=False)).status == 200
+
+
+async def test_an_event_reaches_a_logged_in_page_over_sse(console: Client) -> None:
+    from bot import events
+    from bot.keys import REDIS
+
+    assert (await console.get("/events", allow_redirects=False)).status == 302  # not logged in
+    await log_in(console, "staff")
+    stream = await console.get("/events")
+    assert stream.headers["Content-Type"].startswith("text/event-stream")
+    assert await stream.content.readline() == b"event: hello\r\n"
+    event_id = await events.alert_changed(console.app[REDIS], 42, "opened", conversation_id=7)
+    lines: list[bytes] = []
+    while not lines or b"alert_id" not in lines[-1]:
+        lines.append(await asyncio.wait_for(stream.content.readline(), 5))
+    text = b"".join(lines).decode()
+    assert f"id: {event_id}" in text
+    assert "event: alert" in text
+    assert '"alert_id":42' in text
+    stream.close()
