@@ -55,7 +55,7 @@ class AssignRequest(BaseModel):
 
     task_id: TaskId | None = None
     conversation_id: ConversationId | None = None
-    session_id: str | None = Field(default=None, pattern=r"^[0-9]{1,19}-[0-9]{1,19}$")
+    session_id: str | None = Field(default=None, min_length=1, max_length=60)  # checked below, with what to send
     user: str | None = Field(default=None, min_length=1, max_length=limits.NAME_CHARS)
     task_type: str | None = Field(default=None, min_length=1, max_length=limits.KIND_CHARS)
     text: str = Field(default="", max_length=2000)
@@ -64,14 +64,27 @@ class AssignRequest(BaseModel):
     @model_validator(mode="after")
     def _target(self) -> AssignRequest:
         if self.task_id is None:
+            if self.session_id is not None and parse_session_id(self.session_id) is None:
+                raise ValueError(
+                    f"session_id {self.session_id!r} names no session: a session id is '<conversation id>-<first "
+                    "message id>' as GET /api/groups/{group_id}/sessions lists it (e.g. '12-345'); or send "
+                    "conversation_id (a number or 'conv_12') instead"
+                )
             if self.conversation_id is None and self.session_id is None:
                 raise ValueError("give task_id, or conversation_id (or session_id) and user for a new task")
             if self.user is None:
                 raise ValueError("user: the owner the new task is about is required")
             if self.task_type is None and not self.text:
                 raise ValueError("give task_type or the user's text (the type is detected from it)")
-        elif any(v is not None for v in (self.conversation_id, self.session_id, self.user, self.task_type)):
-            raise ValueError("with task_id, give nothing else (the task already has its conversation, user, type)")
+        elif extra := [
+            n for n in ("conversation_id", "session_id", "user", "task_type") if getattr(self, n) is not None
+        ]:
+            # The plan's example sends task_type and session_id ("session_001") beside task_id: they cannot be
+            # checked against the task (no session is called that), so say exactly what to send instead.
+            raise ValueError(
+                f'with task_id, give nothing else: send {{"task_id": {self.task_id}}} alone (also got '
+                f"{', '.join(extra)}; the task already has its conversation, user and type; priority may stay)"
+            )
         return self
 
 

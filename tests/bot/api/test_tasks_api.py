@@ -169,6 +169,12 @@ async def test_user_response_state(client: Client, clock: FrozenClock) -> None:
         ({"conversation_id": 1}, "user: the owner"),
         ({"conversation_id": 1, "user": "号主A"}, "give task_type or the user's text"),
         ({"task_id": 1, "user": "号主A"}, "with task_id, give nothing else"),
+        # the plan's full example: "session_001" names no session, so the answer says exactly what to send
+        (
+            {"task_id": "task_001", "task_type": "扫码视频认证", "priority": "high", "session_id": "session_001"},
+            'send {"task_id": 1} alone (also got session_id, task_type;',
+        ),
+        ({"session_id": "session_001", "user": "号主A", "text": "x"}, "'<conversation id>-<first message id>'"),
         ({"conversation_id": "one", "user": "号主A", "text": "x"}, "conversation_id"),
         ({"conversation_id": 1, "user": "号主A", "text": "x", "color": "red"}, "color"),
         ({"conversation_id": 1, "user": "号主A", "text": "x", "priority": "asap"}, "priority"),
