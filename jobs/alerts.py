@@ -20,6 +20,8 @@ from models.robots import Robot
 log = structlog.get_logger(__name__)
 GRACE: Final = timedelta(seconds=2)  # a job normally fires on time; the sweeper covers lost ones
 SWEEP_LIMIT: Final = 5000
+FULL_SWEEP_BEFORE_S: Final = 5  # the sweep in the first seconds of a minute looks at every pending row
+RECENT: Final = timedelta(minutes=2)  # the others at the rows due since
 SENDING_LIMBO: Final = timedelta(seconds=60)  # beyond the request timeout: the sender died mid-request
 
 
@@ -60,10 +62,13 @@ async def sweep_alerts(ctx: dict[str, Any]) -> dict[str, int]:
     )
     for alert_id, token, due in steps:
         wake.step(int(alert_id), int(token), due)
-    # One row per target, not per notification: rows held by a send limit stay due (thousands in a storm).
+    # One row per target, not per notification: rows held by a send limit stay due (thousands in a storm:
+    # grouping 50,000 took 150 ms). Every pending row once a minute; in between only the recent ones.
+    query = Notification.filter(status=NotificationStatus.PENDING, due_at__lte=now - GRACE)
+    if now.second >= FULL_SWEEP_BEFORE_S:
+        query = query.filter(due_at__gte=now - RECENT)
     pending = await (
-        Notification.filter(status=NotificationStatus.PENDING, due_at__lte=now - GRACE)
-        .group_by("channel", "target")
+        query.group_by("channel", "target")
         .annotate(first=Min("due_at"))
         .limit(SWEEP_LIMIT)
         .values_list("channel", "target", "first")

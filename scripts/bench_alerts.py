@@ -716,8 +716,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.alerts, args.window, args.settle_s, args.baseline_s = 1000, 15.0, 40.0, 2.0
     if args.alerts < 1 or args.window <= 0:
         parser.error("--alerts and --window must be positive")
-    if args.lead_s is None:  # seeding ≈ 1,500 alerts/s, enqueueing ≈ 2,000/s, a worker starts in ≈ 2 s
-        args.lead_s = 10 + args.alerts / 600
+    if args.lead_s is None:  # seeding ≈ 1,000 alerts/s, enqueueing ≈ 10,000/s, a worker starts in 2-7 s (box load)
+        args.lead_s = 10 + args.alerts / (600 if args.quick else 400)
     args.gap_s = args.window + args.settle_s + 60  # levels this far apart: each alert takes one step in the run
     return args
 
