@@ -362,6 +362,7 @@ class Baseline:
     version: str
     results: list[tuple[str, str, str, str]]  # type, reason, case, reason — in the order of the items
     speed: Speed
+    rev: str = BASELINE
 
 
 def run_baseline(rev: str, items: Sequence[Labelled], seconds: float) -> Baseline:
@@ -396,7 +397,7 @@ def run_baseline(rev: str, items: Sequence[Labelled], seconds: float) -> Baselin
             raise InputError(f"baseline {rev}: {child.stderr.decode(errors='replace')[-2000:]}")
     data = json.loads(child.stdout)
     results = [(str(a), str(b), str(c), str(d)) for a, b, c, d in data["results"]]
-    return Baseline(str(data["version"]), results, Speed(float(data["speed"][0]), float(data["speed"][1])))
+    return Baseline(str(data["version"]), results, Speed(float(data["speed"][0]), float(data["speed"][1])), rev)
 
 
 def report_split(
@@ -424,7 +425,8 @@ def report_split(
         mine = baseline.results[offset : offset + len(items)]
         before = Figures.of([(item, r[0], r[2]) for item, r in zip(items, mine, strict=True)])
     width = max(len(what) for what, *_ in now.lines())
-    header = f"{'':<{width}}  {'before (' + BASELINE + ')' if before else '':>22}  {'now':>22}  target"
+    label = f"before ({baseline.rev})" if baseline is not None else ""
+    header = f"{'':<{width}}  {label:>22}  {'now':>22}  target"
     print(header if before else f"{'':<{width}}  {'now':>22}  target")
     checks: list[str] = []
     for n, (what, figure, target, higher) in enumerate(now.lines()):
