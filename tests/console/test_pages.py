@@ -16,7 +16,15 @@ from bot.app import create_app
 from bot.clock import FrozenClock
 from bot.console.common import CONSOLE_ROLE
 from models.alerts import Alert, AlertEvent, AlertStatus
-from tests.console.conftest import add_alert, add_conversation, add_message, console_settings, csrf_of, log_in
+from tests.console.conftest import (
+    add_accounts,
+    add_alert,
+    add_conversation,
+    add_message,
+    console_settings,
+    csrf_of,
+    log_in,
+)
 
 Client = TestClient[Any, Any]
 STAFF_PAGES = ("/board", "/alerts", "/conversations/group", "/conversations/private", "/robots", "/rules")
@@ -231,3 +239,33 @@ async def test_an_event_reaches_a_logged_in_page_over_sse(console: Client) -> No
     assert "event: alert" in text
     assert '"alert_id":42' in text
     stream.close()
+
+
+async def test_the_rules_page_shows_a_refused_reload(
+    sqlite_template: Path, redis_url: str, tmp_path: Path, clock: FrozenClock, aiohttp_client: Any
+) -> None:
+    import shutil
+
+    from bot.keys import RULES
+    from tests.conftest import REPO
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    db = tmp_path / "hub.sqlite3"
+    shutil.copyfile(sqlite_template, db)
+    settings = console_settings(f"sqlite://{db}", redis_url, tmp_path).model_copy(update={"rules_dir": str(rules)})
+    client: Client = await aiohttp_client(create_app(settings, clock=clock))
+    await add_accounts(clock.now())
+    await log_in(client, "staff")
+    page = await (await client.get("/rules")).text()
+    version = client.app[RULES].current.version
+    assert version in page
+    assert "message_types.yaml" in page
+    assert 'id="refused"' not in page
+    (rules / "alerts.yaml").write_text("levels: [oops\n", encoding="utf-8")
+    result = await client.app[RULES].reload("test")
+    assert not result.applied
+    page = await (await client.get("/rules")).text()
+    assert 'id="refused"' in page
+    assert "alerts.yaml" in page.split('id="refused"')[1].split("</section>")[0]  # the error names the file
+    assert version in page  # the running set stays
