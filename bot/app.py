@@ -5,14 +5,12 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import structlog
 from aiohttp import web
 
 from bot.access_log import access_log_middleware
 from bot.accounts.session import setup_sessions
-from bot.alerts.service import AlertService
 from bot.api.alerts import ALERTS
 from bot.api.alerts import routes as alert_routes
 from bot.api.auth import API_TOKENS
@@ -28,19 +26,14 @@ from bot.api.tasks import routes as task_routes
 from bot.api.understanding import routes as understanding_routes
 from bot.callbacks.routes import routes as callback_routes
 from bot.clock import Clock, SystemClock
-from bot.commands.outcomes import Outcomes
-from bot.commands.service import Commands
 from bot.console import setup_console
 from bot.db import open_db
 from bot.ingest.writer import IngestWriter, backend_for
-from bot.keys import CLOCK, COMMANDS, DIRECTORY, ENQUEUER, LLM, OUTCOMES, REDIS, RULES, SETTINGS, WRITER
-from bot.llm import LlmClassifier
-from bot.queue import Enqueuer, arq_redis
+from bot.keys import CLOCK, COMMANDS, DIRECTORY, ENQUEUER, LLM, OUTCOMES, REDIS, RULES, RUNTIME, SETTINGS, WRITER
+from bot.queue import Enqueuer
 from bot.reference import load_directory, sync_reference_data
+from bot.runtime import build_runtime
 from bot.settings import ConfigError, Settings
-from bot.tasks.service import TaskService
-from bot.understanding.store import RuleStore
-from bot.understanding.tokens import configure_jieba
 from bot.wecom.ack import ACKNOWLEDGER
 from bot.wecom.callback import setup_wecom
 
@@ -50,51 +43,24 @@ log = structlog.get_logger(__name__)
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with open_db(settings.database.url):
-        directory, people = load_directory(settings)
+        _, people = load_directory(settings)
         await sync_reference_data(settings, people)
-        app[DIRECTORY] = directory
         yield
 
 
-async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    configure_jieba(Path(settings.data_dir))
-    store = RuleStore(Path(settings.rules_dir))
-    app[RULES] = store
-    store.start_watching()
-    alerts = AlertService(settings, app[DIRECTORY], lambda: store.current.alerts, app[REDIS], app[CLOCK])
-    app[ALERTS] = alerts
-    app[ACKNOWLEDGER] = alerts
-    app[TASKS] = TaskService(
-        settings,
-        app[DIRECTORY],
-        lambda: store.current.assignment,
-        app[REDIS],
-        app[CLOCK],
-        commands=app[COMMANDS],
-        alerts=alerts,
-    )
-    llm = None
-    if settings.llm.enabled:
-        llm = LlmClassifier(settings.llm, app[CLOCK], redis=app[REDIS], timezone=settings.timezone)
-        app[LLM] = llm
-    yield
-    await store.stop()
-    if llm is not None:
-        await llm.close()
-
-
-async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    redis = arq_redis(app[SETTINGS].redis.url)
-    app[REDIS] = redis
-    enqueuer = Enqueuer(redis)
-    app[ENQUEUER] = enqueuer
-    app[COMMANDS] = Commands(app[SETTINGS], redis, app[CLOCK])
-    app[OUTCOMES] = Outcomes(redis)  # records outcomes; the worker runs their listeners (bot/commands/outcomes.py)
-    enqueuer.start()
-    yield
-    await enqueuer.stop()
-    await redis.aclose()
+async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Every service, built as the worker builds them (bot/runtime.py); the web app's own is the
+    enqueuer that hands ingest's committed conversations to the worker."""
+    async with build_runtime(app[SETTINGS], app[CLOCK]) as rt:
+        app[RUNTIME] = rt
+        app[REDIS], app[COMMANDS], app[OUTCOMES] = rt.redis, rt.commands, rt.outcomes
+        app[DIRECTORY], app[RULES], app[LLM] = rt.directory, rt.rules, rt.llm
+        app[ALERTS], app[ACKNOWLEDGER], app[TASKS] = rt.alerts, rt.alerts, rt.tasks
+        enqueuer = Enqueuer(rt.redis)
+        app[ENQUEUER] = enqueuer
+        enqueuer.start()
+        yield
+        await enqueuer.stop()
 
 
 async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -138,8 +104,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CLOCK] = clock or SystemClock()
     setup_sessions(app, settings)  # console login cookies, checked by the API's `requires` too
     app.cleanup_ctx.append(database_ctx)
-    app.cleanup_ctx.append(redis_ctx)
-    app.cleanup_ctx.append(rules_ctx)
+    app.cleanup_ctx.append(runtime_ctx)
     app.cleanup_ctx.append(ingest_ctx)
     app.on_startup.append(freeze_startup_objects)
     app.add_routes(callback_routes)
@@ -152,6 +117,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(report_routes)
     setup_metrics(app)  # GET /metrics, protected unless metrics.protected is false
     setup_docs(app, settings)  # /openapi.json (parsed once, servers from server.public_url), /api/docs
-    setup_wecom(app)  # after rules_ctx (the alerts service): running acknowledgements drain first
+    setup_wecom(app)  # after runtime_ctx (the alerts service): running acknowledgements drain first
     setup_console(app)  # the web console's pages and live events (bot/console/), after the sessions
     return app

@@ -14,6 +14,7 @@ from bot.ingest.writer import IngestWriter
 from bot.llm import LlmClassifier
 from bot.queue import Enqueuer
 from bot.rules.people import Directory
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.understanding.store import RuleStore
 
@@ -26,4 +27,5 @@ DIRECTORY: Final = web.AppKey("directory", Directory)
 COMMANDS: Final = web.AppKey("commands", Commands)
 OUTCOMES: Final = web.AppKey("outcomes", Outcomes)
 RULES: Final = web.AppKey("rules", RuleStore)
-LLM: Final = web.AppKey("llm", LlmClassifier)  # only set when an LLM is configured
+LLM: Final = web.AppKey("llm", LlmClassifier)  # always set; `enabled` False when no LLM is configured
+RUNTIME: Final = web.AppKey("runtime", Runtime)  # every service (bot/runtime.py); the keys above are its parts

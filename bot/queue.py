@@ -19,12 +19,12 @@ from redis.exceptions import RedisError
 from tortoise.expressions import Subquery
 
 from bot.db import connection
+from bot.job_names import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB
 from models.conversations import Conversation
 from models.messages import PENDING_CONVERSATIONS_SQL, PENDING_COUNT_SQL, InboundMessage, ProcessingState
 
 log = structlog.get_logger(__name__)
 
-PROCESS_JOB: Final = "process_conversations"
 CONVERSATIONS_PER_JOB: Final = 100
 
 
@@ -181,10 +181,6 @@ async def sweep(redis: ArqRedis, now: datetime, grace: timedelta) -> int:
         await enqueue_processing(redis, work, f"sweep.{now.timestamp():.3f}")
         log.info("sweeper enqueued pending conversations", conversations=len(work))
     return len(work)
-
-
-DISPATCH_JOB: Final = "dispatch_robot"
-CHECK_RESULTS_JOB: Final = "check_results"
 
 
 async def enqueue_dispatch(

@@ -25,13 +25,24 @@ from bot.commands.service import RobotView
 from bot.rules.people import Directory
 from bot.understanding.engine import Classification, ContextMessage
 from bot.understanding.intervention import STAFF_ROLES
-from models.alerts import Alert, AlertStatus
+from models.alerts import AlertStatus
 from models.conversations import Conversation
 from models.messages import InboundMessage
-from models.tasks import OPEN_TASK_STATUSES, AfterSalesTask, TaskStatus, UserResponse
+from models.tasks import OPEN_TASK_STATUSES, TaskStatus, UserResponse
 
 CONTEXT_MESSAGES: Final = 12
 CONTEXT_WINDOW: Final = timedelta(hours=2)
+
+
+@dataclass
+class Room:
+    """The conversation as the steps read it (and the takeover step changes it)."""
+
+    id: int
+    kind: str  # group | private
+    name: str
+    bot_paused_until: datetime | None
+    paused_by: str | None
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ class OpenTask:
 
 @dataclass
 class ConversationState:
-    conversation: Conversation | None = None
+    conversation: Room | None = None
     recent: deque[ContextMessage] = field(default_factory=lambda: deque(maxlen=CONTEXT_MESSAGES))
     open_alerts: dict[int, OpenAlert] = field(default_factory=dict)  # by id, oldest first
     open_tasks: list[OpenTask] = field(default_factory=list)
@@ -142,35 +153,51 @@ async def recent_context(
     )
 
 
+# Read once per chunk: prepared text (the ORM built these three per chunk at ~0.3 ms each), `?` placeholders
+# turned into `$1` for PostgreSQL. The status lists are the models' constants.
+_ROOM_SQL: Final = 'SELECT "kind", "name", "bot_paused_until", "paused_by" FROM "conversations" WHERE "id" = ?'
+_ALERTS_SQL: Final = (
+    'SELECT "id", "kind", "subject" FROM "alerts" WHERE "conversation_id" = ? '  # noqa: S608 - constants only
+    f'AND "status" = \'{AlertStatus.OPEN.value}\' ORDER BY "id"'
+)
+_TASKS_SQL: Final = (
+    'SELECT "user", "status", "user_response_status", "assigned_at" IS NOT NULL AS "assigned", '  # noqa: S608
+    '"staff_follow_up_time" IS NOT NULL AS "followed" FROM "after_sales_tasks" WHERE "conversation_id" = ? '
+    f'AND "status" IN ({", ".join(repr(s.value) for s in OPEN_TASK_STATUSES)})'
+)
+
+
+def _sql(conn: BaseDBAsyncClient, text: str) -> str:
+    return text if conn.capabilities.dialect == "sqlite" else text.replace("?", "$1")
+
+
 async def open_tasks(conversation_id: int, conn: BaseDBAsyncClient) -> list[OpenTask]:
-    rows = await (
-        AfterSalesTask.filter(conversation_id=conversation_id, status__in=OPEN_TASK_STATUSES)
-        .using_db(conn)
-        .values_list("user", "status", "user_response_status", "assigned_at", "staff_follow_up_time")
-    )
+    rows = await conn.execute_query_dict(_sql(conn, _TASKS_SQL), [conversation_id])
     return [
         OpenTask(
-            str(user),
-            status == TaskStatus.WAITING_USER and response == UserResponse.PENDING,
-            assigned is not None and followed is None,
+            str(row["user"]),
+            row["status"] == TaskStatus.WAITING_USER and row["user_response_status"] == UserResponse.PENDING,
+            bool(row["assigned"]) and not bool(row["followed"]),
         )
-        for user, status, response, assigned, followed in rows
+        for row in rows
     ]
 
 
 async def load_state(conversation_id: int, recent: deque[ContextMessage], conn: BaseDBAsyncClient) -> ConversationState:
-    """The conversation, its open alerts and whether a task is open, read in the chunk's transaction."""
-    conversation = await Conversation.filter(id=conversation_id).using_db(conn).first()
-    alerts = await (
-        Alert.filter(conversation_id=conversation_id, status=AlertStatus.OPEN)
-        .using_db(conn)
-        .order_by("id")
-        .values_list("id", "kind", "subject")
-    )
-    tasks = await open_tasks(conversation_id, conn)
+    """The conversation, its open alerts and its open tasks, read in the chunk's transaction."""
+    rooms = await conn.execute_query_dict(_sql(conn, _ROOM_SQL), [conversation_id])
+    room = None
+    if rooms:
+        row = rooms[0]
+        paused = _PAUSED_UNTIL.to_python_value(row["bot_paused_until"])
+        room = Room(conversation_id, str(row["kind"]), str(row["name"]), paused, row["paused_by"])
+    alerts = await conn.execute_query_dict(_sql(conn, _ALERTS_SQL), [conversation_id])
     return ConversationState(
-        conversation=conversation,
+        conversation=room,
         recent=recent,
-        open_alerts={int(i): OpenAlert(int(i), str(kind), str(subject)) for i, kind, subject in alerts},
-        open_tasks=tasks,
+        open_alerts={int(a["id"]): OpenAlert(int(a["id"]), str(a["kind"]), str(a["subject"])) for a in alerts},
+        open_tasks=await open_tasks(conversation_id, conn),
     )
+
+
+_PAUSED_UNTIL: Final = Conversation._meta.fields_map["bot_paused_until"]

@@ -46,6 +46,18 @@ from models.messages import InboundMessage, MessageSighting, ProcessingState
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS: Final = 3
 LOCK_RETRIES: Final = 5
+# What the steps read of a message: the rest (the payload's JSON above all) is not loaded.
+PIPELINE_FIELDS: Final = (
+    "id",
+    "conversation_id",
+    "robot_id",
+    "sender_name",
+    "text",
+    "raw_text",
+    "at_me",
+    "received_at",
+    "attempts",
+)
 # Conversations a job drains at once: their database round trips overlap (SQLite's write transactions
 # still take turns). More buys nothing on 2 cores and holds more locks.
 CONCURRENT_CONVERSATIONS: Final = 8
@@ -78,22 +90,29 @@ class BatchResult:
 
 async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]) -> int:
     """arq job: drain each conversation's pending messages, up to `CONCURRENT_CONVERSATIONS` at a time
-    (each under its own lock, so each keeps its order). Returns how many it processed."""
+    (each under its own lock, so each keeps its order). What the committed chunks left to do is applied
+    once for the job (a robot with replies in 30 conversations is woken once, not 30 times). Returns how
+    many it processed."""
     deps: WorkerDeps = ctx["deps"]
     room = asyncio.Semaphore(CONCURRENT_CONVERSATIONS)
+    effects = Effects()
 
     async def drain(conversation_id: int) -> int:
         async with room:
             with structlog.contextvars.bound_contextvars(conversation_id=conversation_id):  # every line of its work
-                return await drain_conversation(deps, conversation_id)
+                return await drain_conversation(deps, conversation_id, effects)
 
-    async with asyncio.TaskGroup() as group:
-        drains = [group.create_task(drain(conversation_id)) for conversation_id in conversation_ids]
+    try:
+        async with asyncio.TaskGroup() as group:
+            drains = [group.create_task(drain(conversation_id)) for conversation_id in conversation_ids]
+    finally:
+        await _apply(deps, effects)  # what committed, even if a drain failed
     return sum(task.result() for task in drains)
 
 
-async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
-    """Process the conversation's pending messages in order, unless another processor holds it."""
+async def drain_conversation(deps: WorkerDeps, conversation_id: int, effects: Effects | None = None) -> int:
+    """Process the conversation's pending messages in order, unless another processor holds it. The
+    after-commit effects are applied after each turn, or added to `effects` for the caller to apply."""
     ttl = deps.settings.processing.lock_ttl_s
     llm = deps.settings.llm
     if deps.services is not None and deps.services.llm is not None and llm.enabled:
@@ -106,7 +125,10 @@ async def drain_conversation(deps: WorkerDeps, conversation_id: int) -> int:
         result = await process_batch(conversation_id, deps, lock.reacquire)
         total += result.processed
         await events.conversation_processed(deps.redis, conversation_id, result.processed)  # committed: live event
-        await _apply(deps, result.effects)
+        if effects is None:
+            await _apply(deps, result.effects)
+        else:
+            effects.merge(result.effects)
         if result.blocked:
             return Turn.PAUSE  # a message failed and waits for a retry: later ones must wait too
         # A batch that was not full took everything pending: stop; the re-check after letting go finds
@@ -149,7 +171,7 @@ async def process_batch(
     (`_process_chunk`); `renew` keeps the conversation lock alive between chunks and LLM calls."""
     done = BatchResult()
     renew = renew or _no_renewal
-    pending = list(await _pending(conversation_id).limit(deps.settings.processing.batch_size))
+    pending = list(await _pending(conversation_id).limit(deps.settings.processing.batch_size).only(*PIPELINE_FIELDS))
     if not pending:
         return done
     services = deps.services

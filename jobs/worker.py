@@ -13,14 +13,20 @@ import structlog
 from arq import cron, func
 from arq.worker import Worker
 
-from bot.alerts.service import DELIVER_JOB, STEP_JOB
 from bot.clock import Clock, SystemClock
-from bot.commands.outcomes import OUTCOME_JOB
-from bot.queue import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB, sweep
+from bot.job_names import (
+    CHECK_RESULTS_JOB,
+    DELIVER_JOB,
+    DISPATCH_JOB,
+    OUTCOME_JOB,
+    PROCESS_JOB,
+    STEP_JOB,
+    TASK_CHECK_JOB,
+)
+from bot.queue import sweep
 from bot.runtime import Runtime, build_runtime, log_alert_channels
 from bot.settings import Settings
 from bot.shutdown import arm_exit_watchdog
-from bot.tasks.service import CHECK_JOB
 from handlers.pipeline import Services, Step
 from handlers.steps import FULL_STEPS
 from jobs.alerts import alert_step_job, deliver_alerts_job, sweep_alerts
@@ -96,7 +102,7 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker:
         every_5_s = set(range(0, 60, 5))
         cron_jobs.append(cron(sweep_alerts, second=every_5_s, run_at_startup=True, keep_result=0, timeout=60))
     if deps.services is not None and deps.services.tasks is not None:
-        functions.append(func(task_response_check_job, name=CHECK_JOB, keep_result=0, max_tries=5, timeout=60))
+        functions.append(func(task_response_check_job, name=TASK_CHECK_JOB, keep_result=0, max_tries=5, timeout=60))
         cron_jobs.append(cron(sweep_tasks, second={3, 33}, run_at_startup=True, keep_result=0, timeout=120))
     return HubWorker(
         functions=[retry_when_database_down(f) for f in functions],

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.rules.alerts import LOUD_CHANNELS, MAX_LEVEL, PERSONAL_CHANNELS, AlertsFile
 from bot.rules.people import Directory, PersonRule
-from bot.settings import Shift
+from bot.rules.shift import Shift
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from bot.alerts.batch import (
 from bot.alerts.due_targets import DueTargets
 from bot.alerts.policy import Policy, Step, next_due, plan_step, snapshot
 from bot.clock import Clock
+from bot.job_names import DELIVER_JOB, STEP_JOB
 from bot.rules.alerts import MAX_LEVEL, AlertsFile
 from bot.rules.people import Directory
 from bot.settings import Settings
@@ -48,8 +49,6 @@ from models.alerts import Alert, AlertEvent, AlertStatus, CancelReason, Notifica
 
 log = structlog.get_logger(__name__)
 
-STEP_JOB: Final = "alert_step"
-DELIVER_JOB: Final = "deliver_alerts"
 CONVERSATION_KINDS: Final = (
     "complaint_unhandled",
     "private_operation",

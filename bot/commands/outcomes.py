@@ -24,13 +24,13 @@ import structlog
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
+from bot.job_names import OUTCOME_JOB
 from bot.metrics import observe_command
 from models.commands import Command, CommandStatus
 
 log = structlog.get_logger(__name__)
 Listener = Callable[[Command, CommandStatus], Awaitable[None]]
 
-OUTCOME_JOB: Final = "command_outcome"
 # The purposes whose commands have listeners (registered in the worker); declared here because the
 # process that records a result must know whether to flag it, and it may have no listeners itself.
 LISTENED_PURPOSES: Final = frozenset({"alert", "report"})

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.settings import RobotRole, Shift
+from bot.rules.shift import Shift
+from bot.settings import RobotRole
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from bot import limits
 from bot.rules.loading import load_rule_file
 from bot.rules.message_types import _Strict
-from bot.settings import Shift
+from bot.rules.shift import Shift
 
 AlertKind = Literal[
     "complaint_unhandled",

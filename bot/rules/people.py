@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot import limits
 from bot.rules.loading import load_rule_file
-from bot.settings import Shift
+from bot.rules.shift import Shift
 
 PersonRole = Literal["staff", "operator", "manager"]
 SenderRole = Literal["robot", "staff", "operator", "manager", "user"]

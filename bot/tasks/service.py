@@ -29,17 +29,18 @@ from bot.commands.selection import NoRobotAvailable
 from bot.commands.service import Commands, ConversationNotFound, OutgoingText
 from bot.db import connection
 from bot.effects import Effects
+from bot.job_names import TASK_CHECK_JOB
 from bot.rules.assignment import AssignmentFile
 from bot.rules.people import Directory, PersonRule
 from bot.settings import Settings
 from bot.tasks.assign import Candidate, Choice, NoOne, choose
+from bot.tasks.cooperation import cooperation_level
 from bot.write_lock import write_transaction
 from models.alerts import Alert, AlertStatus, CancelReason
 from models.conversations import Conversation
 from models.tasks import OPEN_TASK_STATUSES, AfterSalesTask, Cooperation, TaskEvent, TaskStatus, UserResponse
 
 log = structlog.get_logger(__name__)
-CHECK_JOB: Final = "task_response_check"
 STAFF_ROLES: Final = frozenset({"staff", "operator", "manager"})
 
 
@@ -342,8 +343,12 @@ class TaskService:
     async def _answered(self, task: AfterSalesTask, refused: bool, now: datetime, conn: BaseDBAsyncClient) -> None:
         started = task.staff_at_user_time or now
         latency = max(0.0, (now - started).total_seconds())
-        quick = latency <= self.rules.response.high_within_minutes * 60 and task.reminded_at is None
-        cooperation = Cooperation.LOW if refused else Cooperation.HIGH if quick else Cooperation.MEDIUM
+        cooperation = cooperation_level(
+            refused=refused,
+            latency_s=latency,
+            high_within_minutes=self.rules.response.high_within_minutes,
+            reminded=task.reminded_at is not None,
+        )
         changed = await (
             AfterSalesTask.filter(
                 id=task.id, response_token=task.response_token, user_response_status=UserResponse.PENDING
@@ -595,7 +600,7 @@ class TaskService:
         try:
             for task_id, (token, due) in checks.items():
                 await self.redis.enqueue_job(
-                    CHECK_JOB,
+                    TASK_CHECK_JOB,
                     task_id,
                     token,
                     _job_id=f"task-check:{task_id}:{token}",

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigError, Shift, load_settings
+from bot.rules.shift import Shift
+from bot.settings import ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -22,12 +22,13 @@ from tortoise.transactions import in_transaction
 from bot.alerts.channels import build_channels
 from bot.alerts.delivery import Deliverer, send_limits
 from bot.alerts.ratelimit import SendLimits
-from bot.alerts.service import DELIVER_JOB, STEP_JOB, STEP_SLOT_MS, AlertService, AlertSpec, Wakeups
+from bot.alerts.service import STEP_SLOT_MS, AlertService, AlertSpec, Wakeups
 from bot.api.alerts import ALERTS
 from bot.app import create_app
 from bot.clock import FrozenClock
 from bot.commands.service import Commands
 from bot.db import open_db
+from bot.job_names import DELIVER_JOB, STEP_JOB
 from bot.queue import arq_redis
 from bot.reference import load_directory, sync_reference_data
 from bot.understanding.store import RuleStore

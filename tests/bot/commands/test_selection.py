@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.commands.selection import NoRobotAvailable, RobotCandidate, select_robot
-from bot.settings import Shift
+from bot.rules.shift import Shift
 
 LOCAL_NOON = datetime(2026, 11, 20, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 BASE = RobotCandidate(
