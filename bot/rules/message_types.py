@@ -140,6 +140,9 @@ class Sentiment(_Strict):
     positive_type: str = "chat_daily"
     positive_scale: float = Field(default=1.0, gt=0, le=1)
     positive_lowers: tuple[str, ...] = ("chat_complaint",)
+    # Dissatisfaction (aimed at us, not a question) counts against these: a verdict on the work ("封面太俗",
+    # "剪辑没抓住重点") is a complaint, not talk about the work.
+    negative_lowers: tuple[str, ...] = ()
     against_scale: float = Field(default=1.0, ge=0, le=1, description="share of the positive score taken off")
 
 
@@ -167,7 +170,12 @@ class MessageTypesFile(_Strict):
                 if unknown := sorted(set(rule.against) - set(codes)):
                     raise ValueError(f"{t.code}.{rule.name}: against names unknown type(s) {unknown}")
         if self.sentiment is not None:
-            named = (self.sentiment.negative_type, self.sentiment.positive_type, *self.sentiment.positive_lowers)
+            named = (
+                self.sentiment.negative_type,
+                self.sentiment.positive_type,
+                *self.sentiment.positive_lowers,
+                *self.sentiment.negative_lowers,
+            )
             unknown = sorted(set(named) - set(codes))
             if unknown:
                 raise ValueError(f"sentiment names unknown type(s) {unknown}")

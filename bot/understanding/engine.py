@@ -227,6 +227,12 @@ class Engine:
             scores[code] = 1.0 - (1.0 - scores.get(code, 0.0)) * (1.0 - weight)
             aimed = f" at '{reading.at_us}'" if reading.at_us else ""
             reasons.setdefault(code, []).append(f"dissatisfaction {reading.words(False)}{aimed} ({weight:.2f})")
+            if not reading.asks:
+                for lowered_code in config.negative_lowers:
+                    if lowered_code in scores:
+                        factor = 1.0 - reading.negative * config.against_scale
+                        scores[lowered_code] *= factor
+                        against[lowered_code] = f"dissatisfaction {reading.words(False)} (×{factor:.2f})"
         elif reading.negative and config.negative_type in scores:
             factor = 1.0 - config.elsewhere_against
             scores[config.negative_type] *= factor

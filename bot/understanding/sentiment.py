@@ -19,6 +19,8 @@ from bot.rules.message_types import Sentiment
 
 CLAUSE_END: Final = re.compile(r"[，,。.!！?？~～、；;\s]")
 QUESTION: Final = re.compile(r"(?:[?？]|吗|么)[?？!！。~～\s]*$")
+# Asking or proposing rather than judging: "要不要重拍", "能不能简单点" (for `negative_lowers`).
+ASKS: Final = re.compile(r"[?？]|吗|要不要|能不能|可不可以|行不行|好不好|能否|是否|要紧|怎么办")
 # What may stick to a single-character word inside one jieba token without changing its sense (太差, 差了).
 GLUE: Final = frozenset("太真好很超巨贼最特别非常了的啊呀吧啦咯死透爆极")
 
@@ -41,6 +43,7 @@ class Reading:
     hits: tuple[Hit, ...]
     elsewhere: str | None  # the sentiment is about this (流量, 平台, 你的号), not about us
     at_us: str | None  # ...or names us (你们, 客服, 样品)
+    asks: bool = False  # the message asks or proposes ("脚本太长了，能改短吗", "拍得不太好，要不要重拍")
 
     def words(self, positive: bool) -> str:
         return ", ".join(h.describe() for h in self.hits if h.positive == positive)
@@ -113,7 +116,12 @@ class Lexicon:
         us = self._at_us.search(lowered) if self._at_us is not None else None
         about = self._elsewhere.search(lowered) if self._elsewhere is not None and us is None else None
         return Reading(
-            negative, positive_score, tuple(hits), about.group() if about else None, us.group() if us else None
+            negative,
+            positive_score,
+            tuple(hits),
+            about.group() if about else None,
+            us.group() if us else None,
+            ASKS.search(lowered) is not None,
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.understanding.engine import MessageInput
+from bot.understanding.engine import Engine, MessageInput
 from bot.understanding.ruleset import RuleSet, load_ruleset
 from tests.conftest import REPO
 
@@ -60,3 +60,19 @@ def test_praise_counts_against_complaint(shipped: RuleSet) -> None:
     assert plain.type == "chat_complaint"
     assert praised.type == "chat_daily"
     assert "against" not in plain.reason
+
+
+def test_a_verdict_on_the_work_counts_against_work_talk(shipped: RuleSet) -> None:
+    """Dissatisfaction lowers chat_cooperation (negative_lowers): a verdict on the work we deliver is a complaint,
+    and the reason says what lowered the work talk; asking or proposing about the same work stays work talk."""
+    verdict = shipped.engine.classify(MessageInput("字幕跟不上画面", "user"))
+    assert verdict.type == "chat_complaint", verdict.reason
+    assert "also chat_cooperation" in verdict.reason  # still a clue, lowered below the complaint
+    rules = shipped.message_types
+    assert rules.sentiment is not None
+    unlowered = rules.model_copy(update={"sentiment": rules.sentiment.model_copy(update={"negative_lowers": ()})})
+    plain = Engine(unlowered).classify(MessageInput("字幕跟不上画面", "user"))
+    assert plain.type == "chat_cooperation", plain.reason  # without it, the word 字幕 decides
+    for text in ("脚本能不能简单点，太长了", "我感觉这条拍得不太好，要不要重拍", "这周的任务我完成了两条，还差一条"):
+        asked = shipped.engine.classify(MessageInput(text, "user"))
+        assert asked.type == "chat_cooperation", (text, asked.reason)
