@@ -11,6 +11,7 @@ delivered or failed (and a failed alert delivery opens a `command_failed` alert)
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
@@ -48,6 +49,7 @@ MAX_PER_CALL: Final = 500
 MAX_ROWS: Final = {"phone": MAX_PER_CALL, "sms": MAX_PER_CALL}
 SEND_CONCURRENCY: Final = 16  # provider requests in flight per wake-up
 TARGETS_PER_RUN: Final = 64  # targets taken at a time (one claim, one round of sends, one record of them)
+RUN_BUDGET_S: Final = 2.0  # then the next rounds in a job of their own
 ROWS_PER_RUN: Final = 600  # rows claimed at a time (calls carry up to 500): short writes, short jobs
 
 
@@ -86,7 +88,7 @@ class Deliverer:
         returns how many rows went out. The targets come from the due-targets index (their rows are read
         by target), their send limits are asked in one Redis round trip, their rows claimed with one
         prepared statement, the messages sent concurrently and recorded with one statement."""
-        sent = 0
+        sent, began = 0, time.monotonic()
         while True:
             now = self.service.clock.now()
             wake = Wakeups()
@@ -108,6 +110,9 @@ class Deliverer:
             finally:
                 await self.service.schedule(wake)
             if only is not None or len(targets) < TARGETS_PER_RUN:
+                return sent
+            if time.monotonic() - began > RUN_BUDGET_S:  # a stopping worker waits for short jobs only
+                await self.service.schedule(Wakeups(deliveries={targets[-1]: now}))  # a job for the rest
                 return sent
 
     async def _due_targets(self, now: datetime) -> list[tuple[str, str]]:
