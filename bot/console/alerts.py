@@ -82,6 +82,7 @@ async def _list_context(request: web.Request) -> dict[str, Any]:
         "next_before": next_before(rows, PAGE_SIZE),
         "filters": filters,
         "filter_query": urlencode({k: v for k, v in filters.items() if v}),
+        "paging": before is not None,  # an older page is not replaced by the newest on a live update
         "levels": await _levels(),
         "kinds": {k: KIND.get(k, k) for k in ALERT_KINDS},
         "alert_status": ALERT_STATUS,

@@ -130,6 +130,7 @@ async def task_page(request: web.Request) -> dict[str, Any]:
         "next_before": next_before(rows, PAGE_SIZE),
         "filters": chosen,
         "filter_query": query,
+        "paging": before is not None,  # an older page is not replaced by the newest on a live update
         "task_status": TASK_STATUS,
         "priority": PRIORITY,
         "response": RESPONSE,

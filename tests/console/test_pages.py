@@ -4,6 +4,7 @@ the alert forms (CSRF, actor, roles), CSV export."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,17 @@ async def test_the_rules_page_shows_a_refused_reload(
     assert 'id="refused"' in page
     assert "alerts.yaml" in page.split('id="refused"')[1].split("</section>")[0]  # the error names the file
     assert version in page  # the running set stays
+
+
+async def test_lists_page_by_id_and_an_older_page_stays_put(console: Client, clock: FrozenClock) -> None:
+    for n in range(55):
+        await add_alert(console, clock.now(), subject=f"用户{n}")
+    await log_in(console, "staff")
+    first = await (await console.get("/alerts")).text()
+    assert 'hx-get="/alerts/list' in first  # the newest page follows live events
+    older = re.search(r'href="/alerts\?status=open&(?:amp;)?before=(\d+)"', first)
+    assert older is not None
+    second = await (await console.get(f"/alerts?status=open&before={older.group(1)}")).text()
+    assert 'hx-get="/alerts/list' not in second  # an older page is not swapped for the newest
+    assert "用户0<" in second  # the oldest alert is on the second page
+    assert "用户0<" not in first
