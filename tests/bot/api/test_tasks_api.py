@@ -169,12 +169,6 @@ async def test_user_response_state(client: Client, clock: FrozenClock) -> None:
         ({"conversation_id": 1}, "user: the owner"),
         ({"conversation_id": 1, "user": "号主A"}, "give task_type or the user's text"),
         ({"task_id": 1, "user": "号主A"}, "with task_id, give nothing else"),
-        # the plan's full example: "session_001" names no session, so the answer says exactly what to send
-        (
-            {"task_id": "task_001", "task_type": "扫码视频认证", "priority": "high", "session_id": "session_001"},
-            'send {"task_id": 1} alone (also got session_id, task_type;',
-        ),
-        ({"session_id": "session_001", "user": "号主A", "text": "x"}, "'<conversation id>-<first message id>'"),
         ({"conversation_id": "one", "user": "号主A", "text": "x"}, "conversation_id"),
         ({"conversation_id": 1, "user": "号主A", "text": "x", "color": "red"}, "color"),
         ({"conversation_id": 1, "user": "号主A", "text": "x", "priority": "asap"}, "priority"),
@@ -184,6 +178,21 @@ async def test_bad_assign_requests_say_what_is_wrong(client: Client, body: dict[
     status, payload = await post(client, "/api/after-sales/auto-assign", body)
     assert status == 400
     assert message in payload["message"]
+
+
+async def test_the_plans_full_example_is_told_exactly_what_to_send(client: Client) -> None:
+    """'session_001' names no session (ours are '<conversation id>-<first message id>'), and with task_id the
+    task's type and conversation are its own: a 400 that says what to send instead (one app per database for
+    both bodies)."""
+    plan = {"task_id": "task_001", "task_type": "扫码视频认证", "priority": "high", "session_id": "session_001"}
+    status, payload = await post(client, "/api/after-sales/auto-assign", plan)
+    assert status == 400
+    assert 'send {"task_id": 1} alone (also got session_id, task_type;' in payload["message"]
+    body = {"session_id": "session_001", "user": "号主A", "text": "扫码"}
+    status, payload = await post(client, "/api/after-sales/auto-assign", body)
+    assert status == 400
+    assert "'<conversation id>-<first message id>'" in payload["message"]
+    assert "/api/groups/{group_id}/sessions" in payload["message"]
 
 
 async def test_unknown_things_are_404_or_422(client: Client, clock: FrozenClock) -> None:
