@@ -15,6 +15,9 @@ endif
 VENV := .venv
 PY := $(VENV)/bin/python
 TEST_TIMEOUT_S ?= 1080
+# Two pytest processes (pytest-xdist): most of a test's time is spent waiting on the processes it starts.
+# The browser tests run after them in a pytest of their own (sync Playwright spoils later asyncio tests).
+TEST_WORKERS ?= 2
 
 .PHONY: help install install-prod run test lint typecheck pytest bench bench-alerts bench-worker bench-console load ensure-postgres ensure-chromium migrations clean
 
@@ -76,7 +79,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 pytest: install ensure-postgres ensure-chromium
-	timeout -k 30 $(TEST_TIMEOUT_S) $(VENV)/bin/pytest --durations=25
+	timeout -k 30 $(TEST_TIMEOUT_S) bash -c '$(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=25 -m "not browser" && $(VENV)/bin/pytest -m browser'
 
 test: lint typecheck pytest
 

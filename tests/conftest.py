@@ -52,10 +52,14 @@ def _run_sync(coro: Any) -> Any:
     return box.get("value")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by the marker added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: once sync Playwright has run in this process, pytest-asyncio tests after it fail
     ("Runner.run() cannot be called from a running event loop"; STACK-NOTES)."""
     items.sort(key=lambda item: getattr(getattr(item, "module", None), "DRIVES_A_BROWSER", False))  # stable sort
+    for item in items:  # `make test` runs them in a pytest of their own, after the parallel run (-m browser)
+        if getattr(getattr(item, "module", None), "DRIVES_A_BROWSER", False):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
