@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.accounts import service
 from bot.accounts.service import AccountError, LoginRefused
-from bot.accounts.session import CONSOLE, csrf_token, login, logout, session_account
+from bot.accounts.session import CONSOLE, client_ip, csrf_token, login, logout, session_account
 from bot.console.common import ACCOUNT, render
 from bot.console.forms import form_with_csrf
 from bot.keys import CLOCK, REDIS
@@ -60,7 +60,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         account = await service.authenticate(
             name,
             form.get("password", ""),
-            request.remote or "?",
+            client_ip(request),  # behind nginx the peer is always 127.0.0.1: X-Forwarded-For from a trusted proxy
             redis=request.app[REDIS],
             clock=request.app[CLOCK],
             console=request.app[CONSOLE],

@@ -18,6 +18,7 @@ from bot.clock import FrozenClock
 from bot.console.common import CONSOLE_ROLE
 from models.alerts import Alert, AlertEvent, AlertStatus
 from tests.console.conftest import (
+    PASSWORD,
     add_accounts,
     add_alert,
     add_conversation,
@@ -284,3 +285,23 @@ async def test_lists_page_by_id_and_an_older_page_stays_put(console: Client, clo
     assert 'hx-get="/alerts/list' not in second  # an older page is not swapped for the newest
     assert "用户0<" in second  # the oldest alert is on the second page
     assert "用户0<" not in first
+
+
+async def test_failed_logins_behind_the_proxy_count_against_the_client_not_the_proxy(console: Client) -> None:
+    """Behind nginx every peer is 127.0.0.1 (a trusted proxy): the throttle counts the X-Forwarded-For client,
+    so one address guessing passwords does not lock everyone else out."""
+    per_ip = console.app[CONSOLE].login_failures_per_ip
+    token = await csrf_of(console, "/login")
+
+    async def attempt(name: str, client_ip: str, password: str = "wrong-password-0") -> int:
+        answer = await console.post(
+            "/login",
+            data={"csrf_token": token, "name": name, "password": password, "next": "/board"},
+            headers={"X-Forwarded-For": client_ip},
+            allow_redirects=False,
+        )
+        return answer.status
+
+    statuses = [await attempt(f"guess-{n}", "203.0.113.5") for n in range(per_ip + 1)]
+    assert statuses == [401] * per_ip + [429]  # different names each time: the per-IP limit, not the per-name one
+    assert await attempt("staff-1", "203.0.113.6", PASSWORD) == 303  # another client behind the same proxy
