@@ -38,6 +38,17 @@ class BatchPlan:
     conversations_with_new: set[int] = field(default_factory=set)  # to enqueue for processing
     # (conversation, robot) -> first time in this batch: which robots can reach which conversations
     presence: dict[tuple[int, str], datetime] = field(default_factory=dict)
+    # Messages another robot's copy says were @ its robot: the message is "at me" if any report is (an
+    # "@小助手" reaches every robot in the group, but only the @-ed robot's copy has atMe).
+    at_me: set[int] = field(default_factory=set)
+
+    def is_at_me(self, message: NewMessage) -> bool:
+        return message.incoming.at_me or message.id in self.at_me
+
+    def stored_at_me(self) -> list[int]:
+        """Stored messages (not new in this batch) to mark as @ the robot."""
+        new = {m.id for m in self.new}
+        return sorted(self.at_me - new)
 
     def new_presence(self, known: set[tuple[int, str]]) -> list[tuple[int, str, datetime]]:
         return [(conv, robot, at) for (conv, robot), at in self.presence.items() if (conv, robot) not in known]
@@ -85,6 +96,8 @@ def plan_batch(
             candidate = candidates[message_id]
         if decision.verdict is Verdict.COPY:
             plan.sightings.append((message_id, incoming))
+            if incoming.at_me:
+                plan.at_me.add(message_id)
         if decision.verdict is Verdict.REDELIVERY and decision.attach_external_id and incoming.external_id:
             on_message = candidate.first_robot == incoming.robot_id
             plan.attach.append((message_id, incoming.robot_id, incoming.external_id, on_message))

@@ -241,7 +241,7 @@ class PostgresIngestBackend:
                 [i.raw_text for _, _, i in new],
                 [i.text_type for _, _, i in new],
                 [i.conversation.room_type for _, _, i in new],
-                [i.at_me for _, _, i in new],
+                [mid in plan.at_me or i.at_me for mid, _, i in new],
                 [i.content_hash for _, _, i in new],
                 [i.received_at for _, _, i in new],
                 [i.payload_json for _, _, i in new],
@@ -257,6 +257,8 @@ class PostgresIngestBackend:
                 PENDING,
             )
         # After the inserts, in a statement of their own: a CTE's UPDATE cannot see rows its siblings insert.
+        if stored_at_me := plan.stored_at_me():
+            await conn.execute(self._sql.mark_at_me_any, stored_at_me)
         for mid, robot, ext, on_message in plan.attach:
             statement = self._sql.attach_external_id_to_message if on_message else self._sql.attach_external_id
             await conn.execute(statement, ext, mid, robot)

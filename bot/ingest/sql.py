@@ -114,6 +114,16 @@ class Statements:
         return f"UPDATE inbound_messages SET external_id = {a} WHERE id = {b} AND robot_id = {c}"
 
     @property
+    def mark_at_me(self) -> str:
+        """A stored message another robot reported as @ it (plan.at_me)."""
+        return f"UPDATE inbound_messages SET at_me = TRUE WHERE id = {self.marks(1)} AND NOT at_me"
+
+    @property
+    def mark_at_me_any(self) -> str:
+        """mark_at_me for many messages at once (PostgreSQL: an array of ids)."""
+        return "UPDATE inbound_messages SET at_me = TRUE WHERE id = ANY($1::bigint[]) AND NOT at_me"
+
+    @property
     def find_conversation(self) -> str:
         a, b = self.marks(2).split(", ")
         return f"SELECT id, name FROM conversations WHERE kind = {a} AND key = {b}"

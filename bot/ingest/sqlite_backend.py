@@ -216,8 +216,9 @@ class SqliteIngestBackend:
 
     def _write(self, cur: sqlite3.Cursor, plan: BatchPlan) -> None:
         sql = self._sql
-        rows = [message_values(m, _ts(m.incoming.received_at), int(m.incoming.at_me)) for m in plan.new]
+        rows = [message_values(m, _ts(m.incoming.received_at), int(plan.is_at_me(m))) for m in plan.new]
         cur.executemany(sql.insert_message, rows)
+        cur.executemany(sql.mark_at_me, [(mid,) for mid in plan.stored_at_me()])
         if plan.sightings:
             cur.executemany(
                 sql.insert_sighting,

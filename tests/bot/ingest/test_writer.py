@@ -142,3 +142,26 @@ async def test_a_running_writer_sees_what_another_process_committed_since(db: st
     assert first.message_id == by_id.message_id == by_content.message_id == back.message_id
     assert [r.verdict for r in (first, by_id, by_content, back)] == ["new", "redelivery", "copy", "redelivery"]
     assert await InboundMessage.all().count() == 3
+
+
+def at_robot(i: int, robot: str, at_me: bool) -> Incoming:
+    body = {"spoken": f"@小助手 问题{i}", "receivedName": "号主", "groupName": "群", "roomType": 1, "atMe": at_me}
+    return normalise(robot, MessageCallback.model_validate(body), T0 + timedelta(milliseconds=i))
+
+
+async def test_a_message_is_at_me_when_any_robots_copy_says_so(db: str) -> None:
+    """ "@小助手" reaches every robot of the group; only the @-ed robot's copy has atMe. Whichever copy comes
+    first, the message is @ the hub's robot: stored after its first report, or in the same batch."""
+    writer = IngestWriter(backend=backend_for(db, WINDOW), max_batch=50)
+    await writer.start()
+    earlier = await writer.submit(at_robot(1, "wt-robot-1", at_me=False))
+    await writer.submit(at_robot(1, "wt-robot-2", at_me=True))  # a later batch: the stored row is marked
+    same_batch = await asyncio.gather(
+        writer.submit(at_robot(2, "wt-robot-1", at_me=False)), writer.submit(at_robot(2, "wt-robot-2", at_me=True))
+    )
+    plain = await writer.submit(at_robot(3, "wt-robot-1", at_me=False))
+    await writer.submit(at_robot(3, "wt-robot-2", at_me=False))
+    await writer.stop()
+    assert len({r.message_id for r in same_batch}) == 1
+    flags = dict(await InboundMessage.all().values_list("id", "at_me"))
+    assert flags == {earlier.message_id: True, same_batch[0].message_id: True, plain.message_id: False}
