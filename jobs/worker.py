@@ -63,9 +63,11 @@ async def sweep_pending(ctx: dict[str, Any]) -> int:
 
 
 def worker_deps(rt: Runtime, steps: tuple[Step, ...] = FULL_STEPS) -> WorkerDeps:
-    """The worker's view of the runtime: with alerts disabled, messages open none and no alert job runs."""
+    """The worker's view of the runtime: with alerts disabled, neither messages nor tasks (a user's
+    timeout, an overdue task) open any, and no alert job runs."""
     enabled = rt.settings.alerts.enabled
-    services = Services(rt.settings, rt.rules, rt.commands, rt.llm, rt.alerts if enabled else None, rt.tasks)
+    tasks = rt.tasks if enabled else rt.tasks.without_alerts()
+    services = Services(rt.settings, rt.rules, rt.commands, rt.llm, rt.alerts if enabled else None, tasks)
     return WorkerDeps(
         rt.settings,
         rt.directory,

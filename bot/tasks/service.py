@@ -84,6 +84,10 @@ class TaskService:
     def rules(self) -> AssignmentFile:
         return self._rules()
 
+    def without_alerts(self) -> TaskService:
+        """The same service opening no alert (the worker with `alerts.enabled` false: nothing would step it)."""
+        return TaskService(self.settings, self.directory, self._rules, self.redis, self.clock, commands=self.commands)
+
     def staff(self) -> list[PersonRule]:
         people = {p.name: p for p in self.directory.people.values() if p.role == "staff" and p.active}
         return [people[name] for name in sorted(people)]

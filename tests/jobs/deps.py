@@ -20,11 +20,19 @@ from tests.conftest import build_settings
 
 @asynccontextmanager
 async def worker_deps(
-    db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock, *, services: bool = False
+    db_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    clock: FrozenClock,
+    *,
+    services: bool = False,
+    alerts: bool = True,
 ) -> AsyncIterator[WorkerDeps]:
     """The worker's deps with only the sender-role step (processing tests), or with `services`: the full
-    pipeline, as the worker runs it (the LLM off)."""
+    pipeline, as the worker runs it (the LLM off). `alerts` False: as with `alerts.enabled: false`."""
     settings = build_settings(db_url, redis_url, tmp_path)
+    if not alerts:
+        settings = settings.model_copy(update={"alerts": settings.alerts.model_copy(update={"enabled": False})})
     async with open_db(db_url):
         _, people = load_directory(settings)
         await sync_reference_data(settings, people)

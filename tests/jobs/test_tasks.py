@@ -114,6 +114,22 @@ async def test_a_silent_user_is_reminded_once_then_times_out_with_an_alert(deps:
     assert (alert.status, alert.cancel_reason) == (AlertStatus.CANCELLED, "user_responded")
 
 
+async def test_with_alerts_disabled_a_timed_out_user_opens_no_alert(
+    db_url: str, redis_url: str, tmp_path: Path, clock: FrozenClock
+) -> None:
+    # alerts.enabled false: no job would ever step an alert, so none may be opened (as before c5d688f).
+    async with worker_deps(db_url, redis_url, tmp_path, clock, services=True, alerts=False) as deps:
+        await say(deps, "我登录不上了，提示密码错误", "号主B")
+        await say(deps, "@号主B 您好，麻烦看下手机收到的验证信息", "售后小王")
+        advance(deps, 10)
+        assert await due_checks(deps) == ["reminded"]
+        advance(deps, 10)
+        assert await due_checks(deps) == ["timeout"]
+        task = await AfterSalesTask.get(user="号主B")
+        assert task.user_response_status == UserResponse.TIMEOUT
+        assert await Alert.all().count() == 0
+
+
 async def test_a_refusal_is_recorded_low(deps: WorkerDeps) -> None:
     await say(deps, "验证码收不到", "号主C")
     await say(deps, "@号主C 麻烦把收到的验证码发我一下", "售后小王")
