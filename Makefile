@@ -16,6 +16,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEST_TIMEOUT_S ?= 1080
 # Two pytest processes (pytest-xdist): most of a test's time is spent waiting on the processes it starts.
+# Tests that start hub processes run one at a time in one of them (tests/conftest.py: xdist_group).
 # The browser tests run after them in a pytest of their own (sync Playwright spoils later asyncio tests).
 TEST_WORKERS ?= 2
 
@@ -79,7 +80,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 pytest: install ensure-postgres ensure-chromium
-	timeout -k 30 $(TEST_TIMEOUT_S) bash -c '$(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=25 -m "not browser" && $(VENV)/bin/pytest -m browser'
+	timeout -k 30 $(TEST_TIMEOUT_S) bash -c '$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 -m "not browser" && $(VENV)/bin/pytest -m browser'
 
 test: lint typecheck pytest
 

@@ -52,6 +52,9 @@ def _run_sync(coro: Any) -> Any:
     return box.get("value")
 
 
+PROCESS_TESTS = ("tests/integration/", "tests/scripts/test_bench_", "tests/scripts/test_load")
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by the marker added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: once sync Playwright has run in this process, pytest-asyncio tests after it fail
@@ -60,6 +63,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:  # `make test` runs them in a pytest of their own, after the parallel run (-m browser)
         if getattr(getattr(item, "module", None), "DRIVES_A_BROWSER", False):
             item.add_marker(pytest.mark.browser)
+        elif item.nodeid.startswith(PROCESS_TESTS):
+            # Under xdist (--dist loadgroup) these run one at a time on one worker while the other runs the
+            # in-process tests: two of them at once starve each other's servers past their timing limits.
+            item.add_marker(pytest.mark.xdist_group("processes"))
 
 
 @pytest.fixture(scope="session")

@@ -140,7 +140,11 @@ async def test_pacing_holds_under_a_burst(db_url: str, redis_url: str, tmp_path:
     times = sorted(r["monotonic"] for r in requests if r["path"] == "/wework/sendRawMessage")
     assert len(times) == 6
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= MIN_GAP_S - 0.05, gaps  # the robot never sends faster than the minimum gap
+    # The robot never sends faster than the minimum gap. Measured where the cloud receives the requests, one
+    # late arrival shortens the gap after it (80 ms seen on a loaded box) but not the burst's whole span; an
+    # unpaced burst would arrive within milliseconds.
+    assert times[-1] - times[0] >= (len(times) - 1) * MIN_GAP_S - 0.05, gaps
+    assert min(gaps) >= MIN_GAP_S / 2, gaps
 
 
 async def test_the_request_budget_holds_across_two_worker_processes(
