@@ -24,6 +24,7 @@ from tortoise.queryset import QuerySet
 
 from bot import events
 from bot.alerts.delivery import Deliverer
+from bot.alerts.service import Wakeups
 from bot.clock import Clock
 from bot.commands.dispatch import CommandDeps
 from bot.db import connection, is_write_contention
@@ -90,9 +91,9 @@ class BatchResult:
 
 async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]) -> int:
     """arq job: drain each conversation's pending messages, up to `CONCURRENT_CONVERSATIONS` at a time
-    (each under its own lock, so each keeps its order). What the committed chunks left to do is applied
-    once for the job (a robot with replies in 30 conversations is woken once, not 30 times). Returns how
-    many it processed."""
+    (each under its own lock, so each keeps its order). Each committed chunk's wake-ups go out as it
+    commits (`_wake`: a reply never waits for the other conversations of the job); the rest of what the
+    chunks left to do (robots' last reports) is applied once for the job. Returns how many it processed."""
     deps: WorkerDeps = ctx["deps"]
     room = asyncio.Semaphore(CONCURRENT_CONVERSATIONS)
     effects = Effects()
@@ -111,8 +112,9 @@ async def process_conversations(ctx: dict[str, Any], conversation_ids: list[int]
 
 
 async def drain_conversation(deps: WorkerDeps, conversation_id: int, effects: Effects | None = None) -> int:
-    """Process the conversation's pending messages in order, unless another processor holds it. The
-    after-commit effects are applied after each turn, or added to `effects` for the caller to apply."""
+    """Process the conversation's pending messages in order, unless another processor holds it. Wake-ups
+    go out as each chunk commits; the rest of the after-commit effects is applied after each turn, or
+    added to `effects` for the caller to apply."""
     ttl = deps.settings.processing.lock_ttl_s
     llm = deps.settings.llm
     if deps.services is not None and deps.services.llm is not None and llm.enabled:
@@ -157,6 +159,23 @@ async def _apply(deps: WorkerDeps, effects: Effects) -> None:
         await effects.apply(commands=None, alerts=None, tasks=None)
         return
     await effects.apply(commands=services.commands, alerts=services.alerts, tasks=services.tasks)
+
+
+async def _wake(deps: WorkerDeps, effects: Effects) -> None:
+    """A committed chunk's wake-ups (robots with replies queued, alert steps, task checks), taken out of
+    `effects`: Redis only, so they go out at once; a robot woken by several chunks of a job is woken more
+    than once, which its dispatcher takes as one (each command is claimed once). What is left (when each
+    robot last reported: a database write) is applied once per job."""
+    wake = Effects(robots=effects.robots, alerts=effects.alerts, task_checks=effects.task_checks)
+    effects.robots, effects.alerts, effects.task_checks = set(), Wakeups(), {}
+    if not wake:
+        return
+    try:
+        await _apply(deps, wake)
+    except Exception as exc:  # the commit stands: a lost wake-up is found again by the sweepers
+        if database_unreachable(exc):
+            raise
+        log.warning("wake-ups not sent; the sweepers will catch up", exc_info=True)
 
 
 async def _no_renewal() -> None:
@@ -252,6 +271,7 @@ async def _process_chunk(batch: Batch, deps: WorkerDeps, pending: list[InboundMe
             .values_list("robot_id", "received_at")
         )
     batch.recent = state.recent
+    await _wake(deps, chunk.effects)  # committed: its replies go out now, not after the batch or the job
     messages = [m for m, _ in processed]
     for robot_id, at in [(m.robot_id, m.received_at) for m in messages] + list(sightings):
         chunk.effects.hear(robot_id, at)

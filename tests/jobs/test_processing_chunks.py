@@ -14,8 +14,10 @@ import pytest
 from bot import write_lock
 from bot.clock import FrozenClock
 from bot.db import connection, dialect_of
+from bot.effects import Effects
 from handlers import pipeline
-from jobs.processing import WorkerDeps, drain_conversation
+from jobs import processing
+from jobs.processing import WorkerDeps, drain_conversation, process_conversations
 from models.conversations import Conversation
 from models.messages import InboundMessage, ProcessingState
 from tests.jobs.deps import worker_deps
@@ -60,6 +62,33 @@ async def test_a_crash_loses_only_the_chunk_it_was_in(deps: WorkerDeps, monkeypa
     assert await states(ids) == [ProcessingState.PROCESSED] * 6
     assert {m.attempts for m in await InboundMessage.filter(id__in=ids)} == {1}
     assert (await Conversation.get(id=conv_id)).processed_upto == ids[5]
+
+
+async def test_a_chunks_wake_ups_go_out_when_it_commits_not_after_the_job(
+    deps: WorkerDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A reply queued in a chunk wakes its robot once that chunk has committed: not after the whole job
+    # (up to 8 conversations with their LLM calls), and each wake-up once.
+    monkeypatch.setattr(write_lock, "HOLD_BUDGET_S", 0.0)  # every message is a chunk of its own
+    ids = await ingest(deps, [body("第0条"), body("第1条"), body("第2条", group="群2")])
+    rows = await InboundMessage.filter(id__in=ids)
+    conversations = sorted({m.conversation_id for m in rows})  # type: ignore[attr-defined]
+    woken: list[str] = []
+
+    async def record(_deps: WorkerDeps, effects: Effects) -> None:
+        woken.extend(sorted(effects.robots))
+
+    monkeypatch.setattr(processing, "_apply", record)
+    seen: list[tuple[str, list[str]]] = []
+
+    async def step(message: InboundMessage, ctx: pipeline.StepContext, update: pipeline.MessageUpdate) -> None:
+        seen.append((message.text, list(woken)))
+        update.effects.robots.add(f"robot-{message.text}")
+
+    assert await process_conversations({"deps": replace(deps, steps=(*deps.steps, step))}, conversations) == 3
+    first = dict(seen)["第1条"]
+    assert "robot-第0条" in first  # woken before the next chunk of its conversation ran
+    assert sorted(woken) == ["robot-第0条", "robot-第1条", "robot-第2条"]  # each once
 
 
 async def test_a_backlog_within_the_budget_is_one_chunk(deps: WorkerDeps, monkeypatch: pytest.MonkeyPatch) -> None:
