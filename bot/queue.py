@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from tortoise.expressions import Subquery
 
 from bot.db import connection
-from bot.job_names import CHECK_RESULTS_JOB, DISPATCH_JOB, PROCESS_JOB
+from bot.job_names import CHECK_RESULTS_JOB, DISPATCH_JOB, DISPATCH_QUEUE, PROCESS_JOB
 from models.conversations import Conversation
 from models.messages import PENDING_CONVERSATIONS_SQL, PENDING_COUNT_SQL, InboundMessage, ProcessingState
 
@@ -187,16 +187,18 @@ async def enqueue_dispatch(
     redis: ArqRedis, robot_id: str, slot: datetime | None = None, now: datetime | None = None
 ) -> None:
     """Wake the robot's dispatcher now (a unique job: never swallowed by one in progress) or at a pacing
-    slot (one job per slot: repeated scheduling of the same slot is a no-op).
+    slot (one job per slot: repeated scheduling of the same slot is a no-op). On the sends' own queue
+    (`DISPATCH_QUEUE`), never behind the processing backlog.
 
     Delays are passed to arq relative to `now` (the caller's clock), not as absolute times: arq
     measures them against its own clock."""
     if slot is None:
-        await redis.enqueue_job(DISPATCH_JOB, robot_id, _job_id=f"dispatch:{robot_id}:{uuid.uuid4().hex}")
+        job_id = f"dispatch:{robot_id}:{uuid.uuid4().hex}"
+        await redis.enqueue_job(DISPATCH_JOB, robot_id, _job_id=job_id, _queue_name=DISPATCH_QUEUE)
         return
     delay = max(slot - (now or slot), timedelta(0))
     job_id = f"dispatch:{robot_id}:at:{int(slot.timestamp() * 1000)}"
-    await redis.enqueue_job(DISPATCH_JOB, robot_id, _job_id=job_id, _defer_by=delay)
+    await redis.enqueue_job(DISPATCH_JOB, robot_id, _job_id=job_id, _defer_by=delay, _queue_name=DISPATCH_QUEUE)
 
 
 async def enqueue_result_check(redis: ArqRedis, due: datetime, now: datetime, key: str) -> None:

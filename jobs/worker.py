@@ -18,6 +18,7 @@ from bot.job_names import (
     CHECK_RESULTS_JOB,
     DELIVER_JOB,
     DISPATCH_JOB,
+    DISPATCH_QUEUE,
     OUTCOME_JOB,
     PROCESS_JOB,
     STEP_JOB,
@@ -121,6 +122,28 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker:
     )
 
 
+def build_dispatch_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker:
+    """The sends' own poll loop, on `DISPATCH_QUEUE` with job slots of its own: arq starts a queue's jobs
+    in order, each waiting for a free slot, so in the one queue a robot's dispatch waited behind every
+    processing job enqueued before it (replies 26-58 s late at 500 msgs/s). The main worker still runs
+    a dispatch job left in the default queue (enqueued by an older version)."""
+    processing = deps.settings.processing
+    function = func(dispatch_robot_job, name=DISPATCH_JOB, keep_result=0, max_tries=5, timeout=120)
+    return HubWorker(
+        functions=[retry_when_database_down(function)],
+        queue_name=DISPATCH_QUEUE,
+        redis_pool=deps.redis,
+        ctx={"deps": deps},
+        burst=burst,
+        handle_signals=False,
+        max_jobs=processing.max_jobs,
+        poll_delay=processing.poll_delay_s,
+        keep_result=0,
+        clock=deps.clock,
+        heartbeat_s=deps.settings.readiness.worker_heartbeat_s,
+    )
+
+
 def stop_on_signal(
     worker: Worker,
     sig: signal.Signals,
@@ -161,13 +184,28 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
         if settings.alerts.enabled:
             log_alert_channels(settings)
         worker = build_worker(deps, burst=burst)
+        sender = build_dispatch_worker(deps, burst=burst)
+        workers = (worker, sender)
         loop = asyncio.get_running_loop()
+
+        def start_sender() -> None:
+            sender.main_task = loop.create_task(keep_running(sender, settings.redis.url))
+            sender.main_task.add_done_callback(sender_ended)
+
+        def sender_ended(task: asyncio.Task[None]) -> None:
+            # Its loop outlives Redis (keep_running): one that ends otherwise ends the worker, to be restarted.
+            if not task.cancelled() and task.exception() is not None and worker.main_task is not None:
+                log.error("the dispatch loop failed; stopping the worker", error=str(task.exception())[:300])
+                worker.main_task.cancel()
+
         # Not arq's main() alone: it ends on the first Redis error, and the worker must outlive Redis.
         worker.main_task = loop.create_task(keep_running(worker, settings.redis.url))
-        stopping: list[asyncio.Task[None]] = []  # keeps the stop task referenced
+        if not burst:  # burst: the sends run once processing has drained (below)
+            start_sender()
+        stopping: list[asyncio.Task[None]] = []  # keeps the stop tasks referenced
 
         def on_signal(sig: signal.Signals) -> None:
-            stopping.append(stop_on_signal(worker, sig))
+            stopping.extend(stop_on_signal(w, sig) for w in workers if w.main_task is not None)
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
@@ -175,6 +213,11 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
         try:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker.main_task
+            if burst and not stopping:
+                start_sender()
+            if sender.main_task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender.main_task
         finally:
             if burst:
                 arm_exit_watchdog(SHUTDOWN_LIMIT_S, "the worker")
@@ -182,8 +225,14 @@ async def run_worker(settings: Settings, *, burst: bool = False, clock: Clock | 
                 loop.remove_signal_handler(sig)
             # Jobs cancelled at the end of the grace period: let them finish cancelling, and keep their
             # CancelledError out of arq's close(), which would raise it and fail the exit code.
-            await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
-            worker.tasks.clear()
+            for w in workers:
+                await asyncio.gather(*w.tasks.values(), return_exceptions=True)
+                w.tasks.clear()
             # Closed here, in the task that opened the database (tortoise hangs otherwise).
+            await sender.close()
             await worker.close()
-            log.info("worker stopped", jobs_complete=worker.jobs_complete, jobs_failed=worker.jobs_failed)
+            log.info(
+                "worker stopped",
+                jobs_complete=worker.jobs_complete + sender.jobs_complete,
+                jobs_failed=worker.jobs_failed + sender.jobs_failed,
+            )

@@ -160,6 +160,13 @@ class Run:
             "HUB__API__TOKENS": json.dumps([{"token": self.admin, "role": "admin", "name": "load"}]),
             "HUB__LOGGING__LEVEL": "WARNING",
         }
+        if args.no_pacing:
+            env |= {
+                "HUB__WORKTOOL__PACING__MIN_GAP_S": "0",
+                "HUB__WORKTOOL__PACING__JITTER_S": "0",
+                "HUB__WORKTOOL__PACING__PER_MINUTE": "100000",
+                "HUB__WORKTOOL__PACING__GROUP_REPLIES_PER_MINUTE": "100000",
+            }
         progress(f"migrating {self.db_url.split(':')[0]}...")
         cmd = [sys.executable, "-m", "bot.cli", "migrate"]
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -441,6 +448,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=500.0, help="callbacks per second (copies included)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for the backlog")
+    parser.add_argument(
+        "--no-pacing",
+        action="store_true",
+        help="lift the robots' send pacing (worktool.pacing); WorkTool's request budget stays (60 requests/min "
+        "for all robots, which the simulator enforces too), so sends stay capped near 1/s",
+    )
     return parser.parse_args(argv)
 
 

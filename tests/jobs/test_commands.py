@@ -3,6 +3,7 @@ against the WorkTool simulator in-process, a real Redis and both databases, on a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,13 +17,15 @@ from bot.clock import FrozenClock
 from bot.commands.dispatch import CommandDeps
 from bot.commands.outcomes import Outcomes
 from bot.db import open_db
-from bot.queue import arq_redis
+from bot.job_names import DISPATCH_QUEUE, PROCESS_JOB
+from bot.queue import arq_redis, enqueue_dispatch
 from bot.reference import load_directory, sync_reference_data
 from bot.simulator import Scenario, SimState, create_sim_app
 from bot.worktool.client import WorkToolClient
 from bot.worktool.ratelimit import RequestBudget
 from jobs.commands import poll_robots_online, sweep_commands
 from jobs.processing import WorkerDeps
+from jobs.worker import build_dispatch_worker
 from models.callbacks import ResultCallback
 from models.commands import Command, CommandStatus
 from models.conversations import Conversation
@@ -77,9 +80,27 @@ async def test_the_sweeper_wakes_a_robot_whose_queue_lost_its_job(ctx: dict[str,
     await command(clock)  # queued, and Redis never heard of it
     redis = ctx["deps"].redis
     assert await sweep_commands(ctx) == {"robots_woken": 1, "unknown": 0, "results_matched": 0, "outcomes": 0}
-    jobs = [job.decode() for job in await redis.zrange("arq:queue", 0, -1)]
+    jobs = [job.decode() for job in await redis.zrange(DISPATCH_QUEUE, 0, -1)]
     assert len(jobs) == 1
     assert jobs[0].startswith("dispatch:wt-robot-1:")
+
+
+async def test_a_send_does_not_wait_behind_the_processing_backlog(ctx: dict[str, Any], clock: FrozenClock) -> None:
+    # arq starts a queue's jobs in order, each once a job slot is free: in the one queue a robot's dispatch
+    # waited for every processing job enqueued before it. Sends have a queue and a poll loop of their own.
+    queued = await command(clock)
+    redis = ctx["deps"].redis
+    for n in range(120):  # more than arq reads from a queue at once (100); no worker serves them here
+        await redis.enqueue_job(PROCESS_JOB, [n], _job_id=f"process:backlog:{n}")
+    await enqueue_dispatch(redis, "wt-robot-1")
+    sender = build_dispatch_worker(ctx["deps"], burst=True)
+    try:
+        await asyncio.wait_for(sender.main(), timeout=30)
+    finally:
+        await sender.close()
+    await queued.refresh_from_db()
+    assert queued.status is CommandStatus.SENT
+    assert await redis.zcount("arq:queue", "-inf", "+inf") >= 120  # the backlog is still there, untouched
 
 
 async def test_the_sweeper_runs_an_overdue_check_whose_job_was_lost(ctx: dict[str, Any], clock: FrozenClock) -> None:
