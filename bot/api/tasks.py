@@ -17,8 +17,9 @@ from bot.api.envelope import ApiError, ok, read_body
 from bot.api.params import MAX_ID, id_param, path_id
 from bot.api.routes import newest_page
 from bot.api.sessions import parse_session_id
+from bot.effects import Effects
 from bot.keys import REDIS
-from bot.tasks.service import TaskEffects, TaskError, TaskService
+from bot.tasks.service import TaskError, TaskService
 from models.conversations import Conversation
 from models.tasks import OPEN_TASK_STATUSES, AfterSalesTask, TaskStatus, UserResponse
 
@@ -165,7 +166,7 @@ async def auto_assign(request: web.Request) -> web.Response:
     body = await read_body(request, AssignRequest)
     service = request.app[TASKS]
     actor = request[CALLER].name
-    effects = TaskEffects()
+    effects = Effects()
     now = service.clock.now()
     conversation_id = None if body.task_id is not None else await _conversation_of(body)
     try:
@@ -271,7 +272,7 @@ async def reassign_task(request: web.Request) -> web.Response:
     task_id = _task_id(request)
     body = await read_body(request, ReassignRequest)
     service = request.app[TASKS]
-    effects = TaskEffects()
+    effects = Effects()
     actor = request[CALLER].name
     try:
         async with in_transaction() as conn:

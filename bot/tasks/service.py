@@ -44,9 +44,6 @@ log = structlog.get_logger(__name__)
 STAFF_ROLES: Final = frozenset({"staff", "operator", "manager"})
 
 
-TaskEffects = Effects  # the one after-commit type (bot/effects.py), under the name the API imports
-
-
 class TaskError(Exception):
     """A request about a task that cannot be honoured (the API answers with `status`)."""
 
