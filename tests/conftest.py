@@ -59,7 +59,14 @@ PROCESS_TESTS = ("tests/integration/", "tests/scripts/test_bench_", "tests/scrip
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: once sync Playwright has run in this process, pytest-asyncio tests after it fail
     ("Runner.run() cannot be called from a running event loop"; STACK-NOTES)."""
-    items.sort(key=lambda item: getattr(getattr(item, "module", None), "DRIVES_A_BROWSER", False))  # stable sort
+    # Stable sort: browser tests last; process tests first, so that under xdist their one-at-a-time group
+    # starts at once on one worker while the other works through the rest (not a serial tail at the end).
+    items.sort(
+        key=lambda item: (
+            getattr(getattr(item, "module", None), "DRIVES_A_BROWSER", False),
+            not item.nodeid.startswith(PROCESS_TESTS),
+        )
+    )
     for item in items:  # `make test` runs them in a pytest of their own, after the parallel run (-m browser)
         if getattr(getattr(item, "module", None), "DRIVES_A_BROWSER", False):
             item.add_marker(pytest.mark.browser)
