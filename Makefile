@@ -17,7 +17,8 @@ PY := $(VENV)/bin/python
 TEST_TIMEOUT_S ?= 1080
 # Two pytest processes (pytest-xdist): most of a test's time is spent waiting on the processes it starts.
 # Tests that start hub processes run one at a time in one of them (tests/conftest.py: xdist_group).
-# The browser tests run after them in a pytest of their own (sync Playwright spoils later asyncio tests).
+# The browser tests (sync Playwright spoils later asyncio tests) and the answer-time tests under outages
+# (-m alone) run after them in a pytest of their own, browser tests last.
 TEST_WORKERS ?= 2
 
 .PHONY: help install install-prod run test lint typecheck pytest bench bench-alerts bench-worker bench-console load ensure-postgres ensure-chromium migrations clean
@@ -80,7 +81,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 pytest: install ensure-postgres ensure-chromium
-	timeout -k 30 $(TEST_TIMEOUT_S) bash -c '$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 -m "not browser" && $(VENV)/bin/pytest -m browser'
+	timeout -k 30 $(TEST_TIMEOUT_S) bash -c '$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 -m "not browser and not alone" && $(VENV)/bin/pytest --durations=5 -m "browser or alone"'
 
 test: lint typecheck pytest
 
