@@ -82,7 +82,6 @@ def worker_deps(rt: Runtime, steps: tuple[Step, ...] = FULL_STEPS) -> WorkerDeps
 
 
 def build_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker:
-    processing = deps.settings.processing
     every_10_s = set(range(0, 60, 10))
     functions = [
         func(process_conversations, name=PROCESS_JOB, keep_result=0, max_tries=5, timeout=120),
@@ -107,18 +106,11 @@ def build_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker:
     if deps.services is not None and deps.services.tasks is not None:
         functions.append(func(task_response_check_job, name=TASK_CHECK_JOB, keep_result=0, max_tries=5, timeout=60))
         cron_jobs.append(cron(sweep_tasks, second={3, 33}, run_at_startup=True, keep_result=0, timeout=120))
-    return HubWorker(
+    return _hub_worker(
+        deps,
+        burst,
         functions=[retry_when_database_down(f) for f in functions],
         cron_jobs=[skip_when_database_down(c) for c in cron_jobs],
-        redis_pool=deps.redis,
-        ctx={"deps": deps},
-        burst=burst,
-        handle_signals=False,
-        max_jobs=processing.max_jobs,
-        poll_delay=processing.poll_delay_s,
-        keep_result=0,
-        clock=deps.clock,
-        heartbeat_s=deps.settings.readiness.worker_heartbeat_s,
     )
 
 
@@ -127,11 +119,15 @@ def build_dispatch_worker(deps: WorkerDeps, *, burst: bool = False) -> HubWorker
     in order, each waiting for a free slot, so in the one queue a robot's dispatch waited behind every
     processing job enqueued before it (replies 26-58 s late at 500 msgs/s). The main worker still runs
     a dispatch job left in the default queue (enqueued by an older version)."""
-    processing = deps.settings.processing
     function = func(dispatch_robot_job, name=DISPATCH_JOB, keep_result=0, max_tries=5, timeout=120)
+    return _hub_worker(deps, burst, functions=[retry_when_database_down(function)], queue_name=DISPATCH_QUEUE)
+
+
+def _hub_worker(deps: WorkerDeps, burst: bool, **jobs: Any) -> HubWorker:
+    """A poll loop with the settings both loops share; `jobs`: its functions, crons and queue."""
+    processing = deps.settings.processing
     return HubWorker(
-        functions=[retry_when_database_down(function)],
-        queue_name=DISPATCH_QUEUE,
+        **jobs,
         redis_pool=deps.redis,
         ctx={"deps": deps},
         burst=burst,
