@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import shutil
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 import redis as redis_sync
+import structlog
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
@@ -79,6 +81,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             # Under xdist (--dist loadgroup) these run one at a time on one worker while the other runs the
             # in-process tests: two of them at once starve each other's servers past their timing limits.
             item.add_marker(pytest.mark.xdist_group("processes"))
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For tests that run the CLI, which configures logging for the whole process: put it back afterwards."""
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,10 @@ PostgreSQL of its own (it starts a throwaway one) and says clearly what aerich c
 from __future__ import annotations
 
 import asyncio
-import logging
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 from bot.cli import main
 from bot.db import MIGRATIONS_DIR, connection, dialect_of, make_migration, open_db
@@ -23,15 +20,8 @@ COLUMN_SQL = {
 
 
 @pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """The CLI configures logging for the process: put it back for the tests that follow."""
-    config = structlog.get_config()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    structlog.configure(**config)
-    root.handlers[:] = handlers
-    root.setLevel(level)
+def _restore_logging(restore_logging: None) -> None:
+    """The CLI configures logging for the process (tests/conftest.py puts it back)."""
 
 
 async def _schema(url: str) -> tuple[list[int], set[str], int | None]:

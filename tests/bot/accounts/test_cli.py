@@ -4,13 +4,10 @@ and bad input is a clear message with exit code 2 (a duplicate or unknown accoun
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 from bot.accounts import passwords
 from bot.cli import console_hint, main
@@ -19,15 +16,8 @@ from models.accounts import Account
 
 
 @pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """The CLI configures logging for the process: put it back for the tests that follow."""
-    config = structlog.get_config()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    structlog.configure(**config)
-    root.handlers[:] = handlers
-    root.setLevel(level)
+def _restore_logging(restore_logging: None) -> None:
+    """The CLI configures logging for the process (tests/conftest.py puts it back)."""
 
 
 @pytest.fixture
