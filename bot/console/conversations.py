@@ -120,13 +120,21 @@ class Line:
     session: str | None = None  # set on the first line of a session
 
 
-@routes.get(r"/conversations/{conversation_id:\d{1,18}}", name="console.conversation")
-@page("staff")  # the API's role for GET /api/sessions/{id}
-async def conversation_view(request: web.Request) -> web.Response:
+async def _conversation(request: web.Request) -> Conversation | web.Response:
+    """The conversation the path names, or the console's 404 page."""
     conversation_id = int(request.match_info["conversation_id"])
     conv = await Conversation.get_or_none(id=conversation_id)
     if conv is None:
         return await error_page(request, 404, f"会话 {conversation_id} 不存在")
+    return conv
+
+
+@routes.get(r"/conversations/{conversation_id:\d{1,18}}", name="console.conversation")
+@page("staff")  # the API's role for GET /api/sessions/{id}
+async def conversation_view(request: web.Request) -> web.Response:
+    conv = await _conversation(request)
+    if isinstance(conv, web.Response):
+        return conv
     context = await _view_context(request, conv)
     return await render(request, "conversation.html", context)
 
@@ -134,10 +142,9 @@ async def conversation_view(request: web.Request) -> web.Response:
 @routes.get(r"/conversations/{conversation_id:\d{1,18}}/messages", name="console.conversation_messages")
 @page("staff")
 async def conversation_messages(request: web.Request) -> web.Response:
-    conversation_id = int(request.match_info["conversation_id"])
-    conv = await Conversation.get_or_none(id=conversation_id)
-    if conv is None:
-        return await error_page(request, 404, f"会话 {conversation_id} 不存在")
+    conv = await _conversation(request)
+    if isinstance(conv, web.Response):
+        return conv
     return await render(request, "_conversation_messages.html", await _view_context(request, conv))
 
 
@@ -213,10 +220,9 @@ def _cell(value: object) -> str:
 @routes.get(r"/conversations/{conversation_id:\d{1,18}}/export.csv", name="console.conversation_csv")
 @page("staff")
 async def conversation_csv(request: web.Request) -> web.StreamResponse:
-    conversation_id = int(request.match_info["conversation_id"])
-    conv = await Conversation.get_or_none(id=conversation_id)
-    if conv is None:
-        return await error_page(request, 404, f"会话 {conversation_id} 不存在")
+    conv = await _conversation(request)
+    if isinstance(conv, web.Response):
+        return conv
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
